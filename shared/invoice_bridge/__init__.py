@@ -1,0 +1,1 @@
+"""Bitrix24 → 1C:Accounting 3.0 invoice bridge: all logic shared by the Lambda functions."""

@@ -1,0 +1,1 @@
+"""Bitrix24 REST: the client and the snapshots the processor reads."""

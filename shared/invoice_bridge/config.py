@@ -1,0 +1,62 @@
+"""Configuration from the environment, validated once per cold start.
+
+This module is the only place that reads environment variables; template.yaml sets them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    bridge_secret_id: str = Field(min_length=1, description="Name or ARN of the Secrets Manager secret")
+    secret_max_age_seconds: int = Field(default=300, ge=0)
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+
+class ReceiverSettings(_Settings):
+    queue_url: str = Field(min_length=1)
+    max_webhook_body_bytes: int = Field(default=16384, ge=1024, le=262144)
+
+
+class ProcessorSettings(_Settings):
+    ledger_table_name: str = Field(min_length=1)
+    trigger_stage_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    document_kind: Literal["buyer_invoice"] = "buyer_invoice"
+    onec_organization_inn: str = Field(default="", pattern=r"^(\d{10}|\d{12})?$")
+    document_timezone: str = "Europe/Moscow"
+    lease_seconds: int = Field(default=120, ge=10)
+    onec_catalog_cache_seconds: int = Field(default=600, ge=0)
+
+    @field_validator("trigger_stage_ids", mode="before")
+    @classmethod
+    def _split_stage_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("document_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Moscow") from exc
+        return value
+
+
+@lru_cache(maxsize=1)
+def receiver_settings() -> ReceiverSettings:
+    return ReceiverSettings()
+
+
+@lru_cache(maxsize=1)
+def processor_settings() -> ProcessorSettings:
+    return ProcessorSettings()

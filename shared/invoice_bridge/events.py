@@ -1,0 +1,79 @@
+"""Webhook events from Bitrix24 and the message the receiver puts on the queue."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SMART_INVOICE_ENTITY_TYPE_ID = 31
+
+
+class EntityType(StrEnum):
+    DEAL = "deal"
+    INVOICE = "invoice"  # new invoices, entityTypeId 31
+
+
+class WebhookAuth(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    domain: str = Field(min_length=1, max_length=255)
+    member_id: str = Field(min_length=1, max_length=64)
+    application_token: str = Field(default="", max_length=256)
+
+
+class WebhookFields(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ID: int = Field(gt=0)
+    ENTITY_TYPE_ID: int | None = None
+
+
+class WebhookData(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    FIELDS: WebhookFields
+
+
+class BitrixWebhook(BaseModel):
+    """An outgoing-webhook call as Bitrix24 sends it (all values arrive as strings)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event: str = Field(min_length=1, max_length=100)
+    data: WebhookData
+    ts: int = Field(ge=0)
+    auth: WebhookAuth
+
+
+HANDLED_DEAL_EVENTS = frozenset({"ONCRMDEALADD", "ONCRMDEALUPDATE"})
+HANDLED_ITEM_EVENTS = frozenset({"ONCRMDYNAMICITEMADD", "ONCRMDYNAMICITEMUPDATE"})
+
+
+def entity_type_of(webhook: BitrixWebhook) -> EntityType | None:
+    """Which of our entities the event is about, or None for events the bridge does not handle."""
+    event = webhook.event.upper()
+    if event in HANDLED_DEAL_EVENTS:
+        return EntityType.DEAL
+    if event in HANDLED_ITEM_EVENTS and webhook.data.FIELDS.ENTITY_TYPE_ID == SMART_INVOICE_ENTITY_TYPE_ID:
+        return EntityType.INVOICE
+    return None
+
+
+class QueueMessage(BaseModel):
+    """What the processor needs to re-read an entity: the event is only a hint that it changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    member_id: str
+    domain: str
+    entity_type: EntityType
+    entity_id: int = Field(gt=0)
+    event: str
+    ts: int
+
+    @property
+    def ledger_key(self) -> str:
+        return f"{self.member_id}#{self.entity_type.value}#{self.entity_id}"

@@ -1,0 +1,1 @@
+"""The invoice as the bridge understands it, and how a deal becomes one."""

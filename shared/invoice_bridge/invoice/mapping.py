@@ -1,0 +1,143 @@
+"""From a deal snapshot to an invoice draft, or to the list of everything a manager must fix first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from invoice_bridge.bitrix24.records import ProductRowRecord, RequisiteRecord
+from invoice_bridge.bitrix24.snapshot import DealSnapshot
+from invoice_bridge.invoice.model import Buyer, InvoiceDraft, InvoiceLine
+from invoice_bridge.invoice.vat import vat_rate_on
+from invoice_bridge.money import exclusive_price, line_amounts
+from invoice_bridge.requisites import inn_problem, kpp_problem, normalise_inn
+
+# Bitrix24 currency id → 1C Catalog_Валюты.Code
+CURRENCY_CODES = {"RUB": "643"}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DealIdentity:
+    ledger_key: str
+    external_key: str
+    url: str
+
+
+def map_deal(snapshot: DealSnapshot, identity: DealIdentity, document_date: date) -> InvoiceDraft | Rejection:
+    problems: list[str] = []
+    buyer = _buyer(snapshot, problems)
+
+    currency_code = CURRENCY_CODES.get(snapshot.deal.CURRENCY_ID)
+    if currency_code is None:
+        problems.append(
+            f"deal currency {snapshot.deal.CURRENCY_ID or '(empty)'} is not configured; "
+            f"the bridge invoices in {', '.join(CURRENCY_CODES)}"
+        )
+
+    if not snapshot.rows:
+        problems.append("the deal has no product rows; add the products being sold")
+    # A 1C document has one "amounts include VAT" flag; rows priced without VAT are then shown with it added.
+    amounts_include_vat = any(row.tax_included for row in snapshot.rows) or not snapshot.rows
+    lines = [
+        line
+        for index, row in enumerate(snapshot.rows, start=1)
+        if (line := _line(index, row, snapshot, document_date, amounts_include_vat, problems)) is not None
+    ]
+    total = sum((line.total for line in lines), Decimal(0))
+    vat_total = sum((line.vat_amount for line in lines), Decimal(0))
+    all_rows_priced = bool(lines) and len(lines) == len(snapshot.rows)
+    if all_rows_priced and not snapshot.deal.manual_opportunity and total != snapshot.deal.OPPORTUNITY:
+        problems.append(
+            f"the rows add up to {total:.2f} but the deal amount is {snapshot.deal.OPPORTUNITY:.2f}; "
+            "open the deal's products and save them again so the amount is recalculated"
+        )
+    if problems or buyer is None or currency_code is None:
+        return Rejection(tuple(problems))
+    return InvoiceDraft(
+        ledger_key=identity.ledger_key,
+        external_key=identity.external_key,
+        source_title=snapshot.deal.TITLE,
+        source_url=identity.url,
+        document_date=document_date,
+        currency_code=currency_code,
+        buyer=buyer,
+        amounts_include_vat=amounts_include_vat,
+        lines=tuple(lines),
+        total=total,
+        vat_total=vat_total,
+    )
+
+
+def _buyer(snapshot: DealSnapshot, problems: list[str]) -> Buyer | None:
+    requisite: RequisiteRecord | None = snapshot.buyer
+    if requisite is None:
+        problems.append(
+            "the deal has no buyer with requisites: choose a company in the deal and fill in its requisites (INN, KPP)"
+        )
+        return None
+    where = f"requisite «{requisite.NAME or requisite.ID}» ({snapshot.buyer_source})"
+    inn = normalise_inn(requisite.RQ_INN)
+    if inn != requisite.RQ_INN:
+        problems.append(f"INN «{requisite.RQ_INN}» in {where} contains spaces or dashes; write it as {inn}")
+    if (problem := inn_problem(inn)) is not None:
+        problems.append(f"INN in {where} {problem}")
+    kpp = requisite.RQ_KPP.strip()
+    if len(inn) == 10 and (problem := kpp_problem(kpp)) is not None:
+        problems.append(f"KPP in {where} {problem}")
+    if len(inn) == 12:
+        kpp = ""
+    name = requisite.display_name
+    return Buyer(name=name, full_name=requisite.RQ_COMPANY_FULL_NAME or name, inn=inn, kpp=kpp)
+
+
+def _line(
+    number: int,
+    row: ProductRowRecord,
+    snapshot: DealSnapshot,
+    document_date: date,
+    amounts_include_vat: bool,
+    problems: list[str],
+) -> InvoiceLine | None:
+    label = f"row {number} «{row.PRODUCT_NAME}»"
+    before = len(problems)
+    code = snapshot.product_codes.get(row.PRODUCT_ID) if row.PRODUCT_ID else None
+    if not row.PRODUCT_ID:
+        problems.append(f"{label} is free text; pick the product from the catalog so it maps to a 1C item")
+    elif not code:
+        problems.append(f"{label}: product {row.PRODUCT_ID} has no external code (xmlId) to find it in 1C")
+    if row.QUANTITY <= 0:
+        problems.append(f"{label} has quantity {row.QUANTITY}; it must be above zero")
+    if row.PRICE < 0:
+        problems.append(f"{label} has a negative price {row.PRICE}")
+    rate = vat_rate_on(row.TAX_RATE, document_date)
+    if isinstance(rate, str):
+        problems.append(f"{label}: {rate}")
+    if len(problems) > before or code is None or isinstance(rate, str):
+        return None
+    price_exclusive = (
+        row.PRICE_EXCLUSIVE if row.PRICE_EXCLUSIVE is not None else exclusive_price(row.PRICE, row.TAX_RATE)
+    )
+    amounts = line_amounts(
+        price=row.PRICE,
+        price_exclusive=price_exclusive,
+        quantity=row.QUANTITY,
+        rate=row.TAX_RATE,
+        tax_included=row.tax_included,
+    )
+    return InvoiceLine(
+        line_number=number,
+        product_code=code,
+        description=row.PRODUCT_NAME,
+        quantity=row.QUANTITY,
+        price=row.PRICE if amounts_include_vat else price_exclusive,
+        amount=amounts.total if amounts_include_vat else amounts.net,
+        vat_rate=rate,
+        vat_amount=amounts.vat,
+        total=amounts.total,
+    )

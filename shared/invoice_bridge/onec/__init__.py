@@ -1,0 +1,1 @@
+"""1C:Accounting 3.0 through its standard OData interface."""

@@ -1,0 +1,136 @@
+"""Finding the 1C references an invoice needs, with answers cached for a warm function."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from invoice_bridge.onec.client import ODataClient
+from invoice_bridge.onec.literals import guid_literal, string_literal
+
+ORGANIZATIONS = "Catalog_Организации"
+COUNTERPARTIES = "Catalog_Контрагенты"
+CONTRACTS = "Catalog_ДоговорыКонтрагентов"
+CURRENCIES = "Catalog_Валюты"
+NOMENCLATURE = "Catalog_Номенклатура"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_T = TypeVar("_T")
+
+
+class ReferenceNotFound(LookupError):
+    """Something the invoice refers to is missing in 1C; the message says what to create or fix."""
+
+
+@dataclass(frozen=True)
+class Organization:
+    ref_key: str
+    name: str
+    prefix: str
+
+
+@dataclass
+class _TtlCache:
+    ttl_seconds: float
+    _entries: dict[tuple[str, ...], tuple[float, object]] = field(default_factory=dict)
+
+    def get_or_load(self, key: tuple[str, ...], load: Callable[[], _T]) -> _T:
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > now:
+            return entry[1]  # type: ignore[return-value]  # stored by the same key's loader
+        value = load()
+        self._entries[key] = (now + self.ttl_seconds, value)
+        return value
+
+
+class CatalogResolver:
+    """Organisation, counterparty, contract, currency and items; found values are cached, misses are not."""
+
+    def __init__(self, client: ODataClient, *, ttl_seconds: float) -> None:
+        self._client = client
+        self._cache = _TtlCache(ttl_seconds)
+
+    def organization(self, inn: str) -> Organization:
+        return self._cache.get_or_load(("organization", inn), lambda: self._load_organization(inn))
+
+    def counterparty(self, inn: str, kpp: str) -> str:
+        return self._cache.get_or_load(("counterparty", inn, kpp), lambda: self._load_counterparty(inn, kpp))
+
+    def buyer_contract(self, counterparty_key: str, organization_key: str) -> str | None:
+        return self._cache.get_or_load(
+            ("contract", counterparty_key, organization_key),
+            lambda: self._load_contract(counterparty_key, organization_key),
+        )
+
+    def currency(self, code: str) -> str:
+        return self._cache.get_or_load(("currency", code), lambda: self._load_currency(code))
+
+    def nomenclature(self, external_code: str) -> str:
+        return self._cache.get_or_load(("item", external_code), lambda: self._load_item(external_code))
+
+    def _load_organization(self, inn: str) -> Organization:
+        condition = f"ИНН eq {string_literal(inn)} and " if inn else ""
+        rows = self._client.query(
+            ORGANIZATIONS,
+            filter=condition + "DeletionMark eq false",
+            select=("Ref_Key", "Description", "Префикс"),
+            top=2,
+        )
+        if inn and not rows:
+            raise ReferenceNotFound(f"no organisation with INN {inn} in 1C; check the OnecOrganizationInn parameter")
+        if not inn and len(rows) != 1:
+            raise ReferenceNotFound(
+                "1C has several organisations; set the OnecOrganizationInn parameter to the seller's INN"
+                if rows
+                else "1C has no organisation; create the seller in Справочники → Организации"
+            )
+        row = rows[0]
+        return Organization(str(row["Ref_Key"]), str(row.get("Description", "")), str(row.get("Префикс", "")))
+
+    def _load_counterparty(self, inn: str, kpp: str) -> str:
+        rows = self._client.query(
+            COUNTERPARTIES,
+            filter=f"ИНН eq {string_literal(inn)} and КПП eq {string_literal(kpp)} and DeletionMark eq false",
+            select=("Ref_Key",),
+            top=1,
+        )
+        if not rows:
+            kpp_text = f" and KPP {kpp}" if kpp else ""
+            raise ReferenceNotFound(
+                f"no counterparty with INN {inn}{kpp_text} in 1C; create it in Справочники → Контрагенты"
+            )
+        return str(rows[0]["Ref_Key"])
+
+    def _load_contract(self, counterparty_key: str, organization_key: str) -> str | None:
+        rows = self._client.query(
+            CONTRACTS,
+            filter=(
+                f"Owner_Key eq {guid_literal(counterparty_key)} and Организация_Key eq {guid_literal(organization_key)}"
+                " and ВидДоговора eq 'СПокупателем' and DeletionMark eq false"
+            ),
+            select=("Ref_Key",),
+            top=1,
+        )
+        return str(rows[0]["Ref_Key"]) if rows else None
+
+    def _load_currency(self, code: str) -> str:
+        rows = self._client.query(CURRENCIES, filter=f"Code eq {string_literal(code)}", select=("Ref_Key",), top=1)
+        if not rows:
+            raise ReferenceNotFound(f"currency with code {code} is not in 1C's Справочники → Валюты")
+        return str(rows[0]["Ref_Key"])
+
+    def _load_item(self, external_code: str) -> str:
+        if _GUID.match(external_code):
+            condition = f"Ref_Key eq {guid_literal(external_code)}"
+        else:
+            condition = f"Code eq {string_literal(external_code)}"
+        rows = self._client.query(NOMENCLATURE, filter=condition, select=("Ref_Key",), top=1)
+        if not rows:
+            raise ReferenceNotFound(
+                f"no 1C item with external code «{external_code}»: load the catalog from 1C or set the "
+                "product's external code (XML_ID) to the item's 1C code"
+            )
+        return str(rows[0]["Ref_Key"])

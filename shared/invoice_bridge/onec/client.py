@@ -1,0 +1,136 @@
+"""A small, general client for 1C's OData v3: queries, creation, and 1C's errors as exceptions."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class ODataError(RuntimeError):
+    """1C refused or failed; `message` keeps 1C's own text."""
+
+    def __init__(self, *, status: int, code: str, message: str, entity_set: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.entity_set = entity_set
+        super().__init__(f"1C OData {entity_set}: HTTP {status}, code {code or '-'}: {message}")
+
+    @property
+    def transient(self) -> bool:
+        return self.status == 0 or self.status in TRANSIENT_STATUSES
+
+    def explain(self) -> str:
+        """What a person can do about it."""
+        if self.status == 401:
+            return "1C rejected the login: check onec_username and onec_password in the secret"
+        if self.status == 403 or self.code == "20":
+            return "the 1C user lacks rights: give it the role «Удаленный доступ (OData)» and rights to this object"
+        if self.code == "8" or (self.status == 404 and self.code != "9"):
+            return f"{self.entity_set} is not published: add it to the OData composition in 1C"
+        return self.message
+
+
+class ODataClient:
+    def __init__(
+        self,
+        service_root: str,
+        *,
+        username: str,
+        password: str,
+        timeout: float,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._root = service_root if service_root.endswith("/") else service_root + "/"
+        self._timeout = timeout
+        self._session = session or requests.Session()
+        # requests would encode str credentials as latin-1; 1C logins are often Cyrillic.
+        credentials = base64.b64encode(f"{username}:{password}".encode())
+        self._authorization = "Basic " + credentials.decode("ascii")
+        self.request_count = 0
+
+    def query(
+        self,
+        entity_set: str,
+        *,
+        filter: str | None = None,
+        select: tuple[str, ...] = (),
+        top: int | None = None,
+    ) -> list[dict[str, Any]]:
+        options: dict[str, str] = {"$format": "json"}
+        if filter:
+            options["$filter"] = filter
+        if select:
+            options["$select"] = ",".join(select)
+        if top is not None:
+            options["$top"] = str(top)
+        payload = self._request("GET", entity_set, options)
+        rows = payload.get("value")
+        if not isinstance(rows, list):
+            raise ODataError(status=200, code="", message="answer has no 'value' list", entity_set=entity_set)
+        return [row for row in rows if isinstance(row, dict)]
+
+    def create(self, entity_set: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("POST", entity_set, {"$format": "json"}, body=body)
+
+    def _request(
+        self, method: str, entity_set: str, options: dict[str, str], body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        url = self._root + quote(entity_set, safe="()'") + "?" + urlencode(options, quote_via=quote)
+        data = None if body is None else json.dumps(body, ensure_ascii=False, default=_json_default).encode()
+        headers = {"Accept": "application/json", "Authorization": self._authorization}
+        if data is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        self.request_count += 1
+        try:
+            response = self._session.request(method, url, data=data, headers=headers, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise ODataError(
+                status=0, code="", message=f"no answer: {type(exc).__name__}", entity_set=entity_set
+            ) from exc
+        payload = _json_or_none(response)
+        if response.status_code >= 400:
+            code, message = _odata_error(payload, response)
+            raise ODataError(status=response.status_code, code=code, message=message, entity_set=entity_set)
+        if not isinstance(payload, dict):
+            raise ODataError(
+                status=response.status_code,
+                code="",
+                message="answer is not a JSON object",
+                entity_set=entity_set,
+            )
+        return payload
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        # JSON numbers go out as floats; shortest-repr floats keep up to 15 significant digits exactly.
+        number = float(value)
+        if Decimal(repr(number)) != value:
+            raise ValueError(f"{value} cannot be sent to 1C exactly")
+        return number
+    raise TypeError(f"cannot send {type(value).__name__} to 1C")
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return json.loads(response.text, parse_float=Decimal)
+    except ValueError:
+        return None
+
+
+def _odata_error(payload: Any, response: requests.Response) -> tuple[str, str]:
+    error = payload.get("odata.error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        message = error.get("message")
+        text = message.get("value") if isinstance(message, dict) else message
+        return str(error.get("code", "")), str(text or "")
+    return "", (response.text or response.reason or "")[:300]

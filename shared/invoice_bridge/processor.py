@@ -1,0 +1,195 @@
+"""The processor's logic for one queued deal: trigger check, validation, ledger claim, 1C draft, write-back."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
+from invoice_bridge.bitrix24.records import DealRecord
+from invoice_bridge.bitrix24.snapshot import (
+    DealSnapshot,
+    ProductCodeCache,
+    SnapshotError,
+    read_deal_snapshots,
+)
+from invoice_bridge.events import EntityType, QueueMessage
+from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
+from invoice_bridge.invoice.model import InvoiceDraft
+from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
+from invoice_bridge.observability import logger, metrics
+from invoice_bridge.onec.buyer_invoice import OnecDocument, create_buyer_invoice, find_buyer_invoice
+from invoice_bridge.onec.catalogs import CatalogResolver, ReferenceNotFound
+from invoice_bridge.onec.client import ODataClient, ODataError
+
+
+class TransientFailure(RuntimeError):
+    """Try this message again later (SQS redelivers it; after maxReceiveCount it goes to the DLQ)."""
+
+
+class OutcomeKind(StrEnum):
+    CREATED = "created"  # a new draft in 1C
+    FOUND = "found"  # the draft already existed in 1C (an earlier attempt created it)
+    DUPLICATE = "duplicate"  # nothing to do: the same content was handled before
+    REJECTED = "rejected"
+    SKIPPED = "skipped"  # not in a trigger stage, or not something the bridge invoices
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    detail: str
+
+
+@dataclass(frozen=True)
+class ProcessorRules:
+    trigger_stage_ids: tuple[str, ...]
+    organization_inn: str
+    lease_seconds: int
+
+
+@dataclass
+class InvoicePipeline:
+    bitrix: Bitrix24Client
+    onec: ODataClient
+    catalogs: CatalogResolver
+    ledger: Ledger
+    products: ProductCodeCache
+    rules: ProcessorRules
+    now: Callable[[], datetime]
+
+    def read_snapshots(self, messages: Sequence[QueueMessage]) -> dict[int, DealSnapshot | SnapshotError]:
+        deal_ids = [m.entity_id for m in messages if m.entity_type is EntityType.DEAL]
+        if not deal_ids:
+            return {}
+        try:
+            return read_deal_snapshots(self.bitrix, deal_ids, self.products)
+        except Bitrix24Error as exc:
+            failure = SnapshotError(str(exc), transient=exc.transient)
+            return dict.fromkeys(deal_ids, failure)
+        finally:
+            metrics.add_metric(name="Bitrix24Requests", unit="Count", value=self.bitrix.request_count)
+            logger.append_keys(bitrix24_requests=self.bitrix.request_count)
+
+    def process(self, message: QueueMessage, snapshot: DealSnapshot | SnapshotError | None) -> Outcome:
+        if message.entity_type is not EntityType.DEAL:
+            return Outcome(OutcomeKind.SKIPPED, "new invoices (entityTypeId 31) are not invoiced by this release")
+        if snapshot is None:
+            raise TransientFailure(f"deal {message.entity_id} was not read from Bitrix24")
+        if isinstance(snapshot, SnapshotError):
+            if snapshot.transient:
+                raise TransientFailure(str(snapshot))
+            return Outcome(OutcomeKind.SKIPPED, str(snapshot))
+        if not self._is_trigger(snapshot.deal):
+            return Outcome(OutcomeKind.SKIPPED, f"stage {snapshot.deal.STAGE_ID} is not a trigger stage")
+
+        identity = DealIdentity(
+            ledger_key=message.ledger_key,
+            external_key=f"b24:{message.member_id}:deal:{message.entity_id}",
+            url=f"https://{message.domain}/crm/deal/details/{message.entity_id}/",
+        )
+        mapped = map_deal(snapshot, identity, self.now().date())
+        previous = self.ledger.get(message.ledger_key)
+        if isinstance(mapped, Rejection):
+            return self._reject(message, previous, mapped.problems, owner="")
+        if previous is not None and previous.status is LedgerStatus.CREATED:
+            return self._already_created(previous, mapped)
+        return self._create(message, previous, mapped)
+
+    def _is_trigger(self, deal: DealRecord) -> bool:
+        if self.rules.trigger_stage_ids:
+            return deal.STAGE_ID in self.rules.trigger_stage_ids
+        return deal.STAGE_SEMANTIC_ID == "S"
+
+    def _already_created(self, record: LedgerRecord, draft: InvoiceDraft) -> Outcome:
+        if record.content_hash == draft.content_hash():
+            return Outcome(OutcomeKind.DUPLICATE, f"1C document {record.onec_number} exists for this content")
+        logger.warning(
+            "deal changed after its 1C draft was created; the draft is left as it is",
+            extra={"ledger_key": record.pk, "onec_number": record.onec_number},
+        )
+        metrics.add_metric(name="ChangedAfterInvoicing", unit="Count", value=1)
+        return Outcome(OutcomeKind.DUPLICATE, f"deal changed after 1C document {record.onec_number}; not updated")
+
+    def _create(self, message: QueueMessage, previous: LedgerRecord | None, draft: InvoiceDraft) -> Outcome:
+        owner = uuid.uuid4().hex
+        key = message.ledger_key
+        if not self.ledger.claim(
+            key, owner=owner, content_hash=draft.content_hash(), lease_seconds=self.rules.lease_seconds
+        ):
+            current = self.ledger.get(key)
+            if current is not None and current.status is LedgerStatus.CREATED:
+                return self._already_created(current, draft)
+            raise TransientFailure(f"{key} is being processed by another worker")
+        try:
+            organization = self.catalogs.organization(self.rules.organization_inn)
+            document = find_buyer_invoice(self.onec, draft.external_key)
+            kind = OutcomeKind.FOUND
+            if document is None:
+                document = create_buyer_invoice(self.onec, self.catalogs, organization, draft, self.now())
+                kind = OutcomeKind.CREATED
+        except ReferenceNotFound as exc:
+            return self._reject(message, previous, (str(exc),), owner=owner)
+        except ODataError as exc:
+            if exc.transient:
+                self.ledger.release(key, owner=owner, error=str(exc))
+                raise TransientFailure(str(exc)) from exc
+            return self._reject(message, previous, (f"1C refused the invoice: {exc.explain()}",), owner=owner)
+        except BaseException as exc:
+            self.ledger.release(key, owner=owner, error=f"{type(exc).__name__}: {exc}")
+            raise
+        self.ledger.mark_created(
+            key,
+            owner=owner,
+            ref_key=document.ref_key,
+            number=document.number,
+            total=f"{draft.total:.2f}",
+            vat_total=f"{draft.vat_total:.2f}",
+        )
+        metrics.add_metric(
+            name="InvoicesCreated" if kind is OutcomeKind.CREATED else "InvoicesFound", unit="Count", value=1
+        )
+        logger.info("1C draft ready", extra={"ledger_key": key, "onec_number": document.number, "outcome": kind})
+        self._comment(message, _created_comment(document, draft))
+        return Outcome(kind, f"1C {document.number}: {draft.total:.2f} incl. VAT {draft.vat_total:.2f}")
+
+    def _reject(
+        self, message: QueueMessage, previous: LedgerRecord | None, problems: tuple[str, ...], *, owner: str
+    ) -> Outcome:
+        reasons_hash = hashlib.sha256("\n".join(problems).encode()).hexdigest()
+        recorded = self.ledger.mark_rejected(
+            message.ledger_key, content_hash=reasons_hash, reasons=problems, owner=owner
+        )
+        told_before = (
+            previous is not None and previous.status is LedgerStatus.REJECTED and previous.content_hash == reasons_hash
+        )
+        detail = "; ".join(problems)
+        if not recorded or told_before:
+            return Outcome(OutcomeKind.REJECTED, detail)
+        metrics.add_metric(name="DealsRejected", unit="Count", value=1)
+        logger.info("deal rejected", extra={"ledger_key": message.ledger_key, "reasons": list(problems)})
+        numbered = "\n".join(f"{index}. {problem}" for index, problem in enumerate(problems, start=1))
+        self._comment(message, f"The 1C invoice draft was not created. Fix this and save the deal again:\n{numbered}")
+        return Outcome(OutcomeKind.REJECTED, detail)
+
+    def _comment(self, message: QueueMessage, text: str) -> None:
+        try:
+            self.bitrix.call(
+                "crm.timeline.comment.add",
+                {"fields": {"ENTITY_ID": message.entity_id, "ENTITY_TYPE": "deal", "COMMENT": text}},
+            )
+        except Bitrix24Error as exc:
+            metrics.add_metric(name="WriteBackFailures", unit="Count", value=1)
+            logger.error("timeline comment failed; the outcome stands", extra={"error": str(exc)})
+
+
+def _created_comment(document: OnecDocument, draft: InvoiceDraft) -> str:
+    return (
+        f"Draft invoice {document.number} of {draft.document_date:%d.%m.%Y} is in 1C for review: "
+        f"{draft.total:.2f} {(draft.currency_code == '643' and 'RUB') or draft.currency_code}, "
+        f"VAT {draft.vat_total:.2f}. The accountant will check and post it."
+    )

@@ -1,0 +1,97 @@
+"""Wires the processor: settings, secret, clients with their caches, and Powertools' partial batch responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from invoice_bridge.aws import dynamodb_client
+from invoice_bridge.bitrix24.client import Bitrix24Client
+from invoice_bridge.bitrix24.snapshot import ProductCodeCache
+from invoice_bridge.config import ProcessorSettings, processor_settings
+from invoice_bridge.events import QueueMessage
+from invoice_bridge.ledger import Ledger
+from invoice_bridge.observability import logger
+from invoice_bridge.onec.catalogs import CatalogResolver
+from invoice_bridge.onec.client import ODataClient
+from invoice_bridge.processor import InvoicePipeline, ProcessorRules
+from invoice_bridge.secret import BridgeSecret, load_secret
+
+PRODUCT_CODE_TTL_SECONDS = 600
+
+
+@lru_cache(maxsize=2)
+def _pipeline(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePipeline:
+    """One pipeline per settings and secret version, so a rotated secret takes effect with fresh caches."""
+    onec = ODataClient(
+        secret.onec_odata_url,
+        username=secret.onec_username,
+        password=secret.onec_password.get_secret_value(),
+        timeout=settings.http_timeout_seconds,
+    )
+    zone = ZoneInfo(settings.document_timezone)
+    return InvoicePipeline(
+        bitrix=Bitrix24Client(secret.bitrix24_webhook_url, timeout=settings.http_timeout_seconds),
+        onec=onec,
+        catalogs=CatalogResolver(onec, ttl_seconds=settings.onec_catalog_cache_seconds),
+        ledger=Ledger(dynamodb_client(), settings.ledger_table_name),
+        products=ProductCodeCache(ttl_seconds=PRODUCT_CODE_TTL_SECONDS),
+        rules=ProcessorRules(
+            trigger_stage_ids=settings.trigger_stage_ids,
+            organization_inn=settings.onec_organization_inn,
+            lease_seconds=settings.lease_seconds,
+        ),
+        now=lambda: datetime.now(zone),
+    )
+
+
+def current_pipeline() -> InvoicePipeline:
+    settings = processor_settings()
+    return _pipeline(settings, load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds))
+
+
+def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Reads every deal of the batch from Bitrix24 at once, then handles each message; failures are reported
+    per message so SQS retries only those."""
+    pipeline = current_pipeline()
+    pipeline.bitrix.request_count = 0
+    pipeline.onec.request_count = 0
+    messages = [m for record in event.get("Records", []) if (m := _message_or_none(record.get("body", ""))) is not None]
+    snapshots = pipeline.read_snapshots(messages)
+
+    def handle_record(record: SQSRecord) -> str:
+        message = QueueMessage.model_validate_json(record.body)
+        logger.append_keys(ledger_key=message.ledger_key)
+        outcome = pipeline.process(message, snapshots.get(message.entity_id))
+        logger.info("message handled", extra={"outcome": outcome.kind, "detail": outcome.detail})
+        return outcome.kind
+
+    response = process_partial_response(
+        event=event, record_handler=handle_record, processor=BatchProcessor(event_type=EventType.SQS), context=context
+    )
+    logger.info(
+        "batch done",
+        extra={
+            "messages": len(event.get("Records", [])),
+            "bitrix24_requests": pipeline.bitrix.request_count,
+            "onec_requests": pipeline.onec.request_count,
+            "failures": len(response.get("batchItemFailures", [])),
+        },
+    )
+    return response
+
+
+def _message_or_none(body: str) -> QueueMessage | None:
+    try:
+        return QueueMessage.model_validate_json(body)
+    except ValidationError:
+        logger.error("queue message is not one the receiver writes; it will fail and reach the DLQ")
+        return None

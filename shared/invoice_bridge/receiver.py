@@ -1,0 +1,77 @@
+"""The webhook receiver's logic: check the sender, keep the events we handle, enqueue. No REST calls."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from invoice_bridge.events import BitrixWebhook, QueueMessage, entity_type_of
+from invoice_bridge.formdata import FormDecodeError, parse_php_form
+from invoice_bridge.observability import logger
+
+
+@dataclass(frozen=True)
+class ReceiverReply:
+    status_code: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def token_is_known(given: str, known: Iterable[str]) -> bool:
+    """Constant-time membership: every known token is compared, whatever matched earlier."""
+    given_bytes = given.encode()
+    matched = False
+    for token in known:
+        matched |= hmac.compare_digest(given_bytes, token.encode())
+    return matched and bool(given)
+
+
+def receive_webhook(
+    body: bytes,
+    *,
+    known_tokens: Callable[[], Iterable[str]],
+    enqueue: Callable[[QueueMessage], None],
+    max_body_bytes: int,
+) -> ReceiverReply:
+    if len(body) > max_body_bytes:
+        return ReceiverReply(413, {"error": f"body is {len(body)} bytes; the limit is {max_body_bytes}"})
+    try:
+        form = parse_php_form(body.decode("utf-8"))
+    except (UnicodeDecodeError, FormDecodeError) as exc:
+        reason = str(exc) if isinstance(exc, FormDecodeError) else "body is not UTF-8"
+        return ReceiverReply(400, {"error": f"expected application/x-www-form-urlencoded: {reason}"})
+
+    auth = form.get("auth")
+    given_token = auth.get("application_token", "") if isinstance(auth, dict) else ""
+    if not isinstance(given_token, str) or not token_is_known(given_token, known_tokens()):
+        logger.warning("webhook rejected: unknown application token", extra={"event": str(form.get("event"))})
+        return ReceiverReply(401, {"error": "auth[application_token] does not match a configured token"})
+
+    try:
+        webhook = BitrixWebhook.model_validate(form)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
+        return ReceiverReply(400, {"error": f"webhook is missing or has malformed fields: {', '.join(fields)}"})
+
+    entity_type = entity_type_of(webhook)
+    if entity_type is None:
+        logger.info(
+            "event ignored: not one the bridge handles",
+            extra={"event": webhook.event, "entity_type_id": webhook.data.FIELDS.ENTITY_TYPE_ID},
+        )
+        return ReceiverReply(200, {"status": "ignored", "event": webhook.event})
+
+    message = QueueMessage(
+        member_id=webhook.auth.member_id,
+        domain=webhook.auth.domain,
+        entity_type=entity_type,
+        entity_id=webhook.data.FIELDS.ID,
+        event=webhook.event.upper(),
+        ts=webhook.ts,
+    )
+    enqueue(message)
+    logger.info("event queued", extra={"ledger_key": message.ledger_key, "event": message.event})
+    return ReceiverReply(200, {"status": "queued", "entity": message.entity_type.value, "id": message.entity_id})

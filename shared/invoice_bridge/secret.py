@@ -1,0 +1,58 @@
+"""The bridge's credentials: one JSON secret in Secrets Manager (DESIGN §4), cached by Powertools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+
+class SecretConfigurationError(RuntimeError):
+    """The secret is missing keys or holds malformed values; the message never contains a value."""
+
+
+class BridgeSecret(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    bitrix24_webhook_url: str = Field(pattern=r"^https?://[^\s/]+/rest/\d+/[^\s/]+/$")
+    bitrix24_application_tokens: tuple[SecretStr, ...] = Field(min_length=1)
+    onec_odata_url: str = Field(pattern=r"^https?://\S+/$")
+    onec_username: str = Field(min_length=1)
+    onec_password: SecretStr
+
+    @field_validator("bitrix24_application_tokens")
+    @classmethod
+    def _no_empty_tokens(cls, tokens: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        if any(not token.get_secret_value() for token in tokens):
+            raise ValueError("empty token in the list")
+        return tokens
+
+
+_HINTS = {
+    "bitrix24_webhook_url": "the incoming webhook URL, like https://portal.bitrix24.ru/rest/1/abc123/ (with '/')",
+    "bitrix24_application_tokens": "a JSON list with the token of each outgoing webhook",
+    "onec_odata_url": "the OData root, like https://1c.example.ru/bp30/odata/standard.odata/ (with '/')",
+    "onec_username": "the 1C user for OData",
+    "onec_password": "that user's password",
+}
+
+
+def parse_secret(raw: Any, secret_id: str) -> BridgeSecret:
+    try:
+        return BridgeSecret.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            name = str(error["loc"][0]) if error["loc"] else "(whole secret)"
+            problems.append(f"{name}: {error['msg']} — expected {_HINTS.get(name, 'a JSON object')}")
+        raise SecretConfigurationError(f"secret {secret_id} is not usable: " + "; ".join(problems)) from None
+
+
+def load_secret(secret_id: str, max_age_seconds: int) -> BridgeSecret:
+    """Reads the secret through Powertools' cache, so a warm function does not call Secrets Manager again."""
+    try:
+        raw = parameters.get_secret(secret_id, transform="json", max_age=max_age_seconds)
+    except parameters.exceptions.TransformParameterError:
+        raise SecretConfigurationError(f"secret {secret_id} is not a JSON object; see README, 'Secret'") from None
+    return parse_secret(raw, secret_id)
