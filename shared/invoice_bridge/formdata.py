@@ -49,9 +49,7 @@ def _insert(container: dict[str, Any], path: list[str], value: str, key: str) ->
     node: Any = container
     for position, segment in enumerate(path):
         last = position == len(path) - 1
-        if isinstance(node, list):
-            if segment != "":
-                raise FormDecodeError(f"key {key[:60]!r} mixes list and named entries")
+        if isinstance(node, list):  # entered only through an empty segment, so this one is "" too
             if last:
                 node.append(value)
                 return

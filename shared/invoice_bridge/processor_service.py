@@ -29,7 +29,7 @@ PRODUCT_CODE_TTL_SECONDS = 600
 
 
 @lru_cache(maxsize=2)
-def _pipeline(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePipeline:
+def pipeline_for(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePipeline:
     """One pipeline per settings and secret version, so a rotated secret takes effect with fresh caches."""
     onec = ODataClient(
         secret.onec_odata_url,
@@ -55,7 +55,7 @@ def _pipeline(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePipel
 
 def current_pipeline() -> InvoicePipeline:
     settings = processor_settings()
-    return _pipeline(settings, load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds))
+    return pipeline_for(settings, load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds))
 
 
 def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from invoice_bridge.bitrix24.records import ProductRowRecord, RequisiteRecord
 from invoice_bridge.bitrix24.snapshot import DealSnapshot
-from invoice_bridge.invoice.model import Buyer, InvoiceDraft, InvoiceLine
+from invoice_bridge.invoice.model import Buyer, InvoiceDraft, InvoiceLine, VatRate
 from invoice_bridge.invoice.vat import vat_rate_on
 from invoice_bridge.money import exclusive_price, line_amounts
 from invoice_bridge.requisites import inn_problem, kpp_problem, normalise_inn
@@ -116,9 +116,9 @@ def _line(
     if row.PRICE < 0:
         problems.append(f"{label} has a negative price {row.PRICE}")
     rate = vat_rate_on(row.TAX_RATE, document_date)
-    if isinstance(rate, str):
+    if not isinstance(rate, VatRate):
         problems.append(f"{label}: {rate}")
-    if len(problems) > before or code is None or isinstance(rate, str):
+    if len(problems) > before or code is None or not isinstance(rate, VatRate):
         return None
     price_exclusive = (
         row.PRICE_EXCLUSIVE if row.PRICE_EXCLUSIVE is not None else exclusive_price(row.PRICE, row.TAX_RATE)

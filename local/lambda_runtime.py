@@ -1,0 +1,257 @@
+"""Running the real handlers the way Lambda does: an API Gateway HTTP API in front of the receiver, and an
+SQS event source mapping (batches, partial batch failures, redelivery) in front of the processor."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+ROOT = Path(__file__).resolve().parent.parent
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def load_handler(function_dir: str) -> Handler:
+    """Imports functions/<dir>/app.py under a unique module name (every function's file is called app.py)."""
+    path = ROOT / "functions" / function_dir / "app.py"
+    spec = importlib.util.spec_from_file_location(f"{function_dir}_app", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: Handler = module.lambda_handler
+    return handler
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    timeout_seconds: float
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:eu-central-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def http_api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as the receiver gets it when deployed."""
+    now = datetime.now(UTC)
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {name.lower(): value for name, value in headers.items()},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("User-Agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "body": base64.b64encode(body).decode("ascii"),
+        "isBase64Encoded": True,
+    }
+
+
+class HttpApiGateway:
+    """A local HTTP endpoint that turns each request into an HTTP API event for the receiver."""
+
+    MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
+
+    def __init__(self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        gateway = self
+
+        class _RequestHandler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                gateway._forward(self, "POST")
+
+            def do_GET(self) -> None:
+                gateway._forward(self, "GET")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._handler = handler
+        self._server = ThreadingHTTPServer((host, port), _RequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _forward(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > self.MAX_PAYLOAD_BYTES:
+            request.send_error(413, "Request Entity Too Large")
+            return
+        body = request.rfile.read(length) if length else b""
+        path, _, query = request.path.partition("?")
+        event = http_api_event(method, path, query, dict(request.headers.items()), body)
+        reply = self._handler(event, LambdaContext("WebhookReceiverFunction", timeout_seconds=10))
+        payload = reply.get("body") or ""
+        raw = base64.b64decode(payload) if reply.get("isBase64Encoded") else str(payload).encode()
+        request.send_response(int(reply.get("statusCode", 200)))
+        for name, value in (reply.get("headers") or {}).items():
+            request.send_header(name, str(value))
+        request.send_header("Content-Length", str(len(raw)))
+        request.end_headers()
+        request.wfile.write(raw)
+
+
+def sqs_event(messages: list[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:
+    records = []
+    for message in messages:
+        attributes = {
+            name: {"stringValue": value.get("StringValue"), "dataType": value.get("DataType", "String")}
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        }
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes") or {},
+                "messageAttributes": attributes,
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+class SqsEventSource:
+    """Polls the queue and invokes the processor with batches, like Lambda's SQS event source mapping:
+    successes are deleted, reported failures come back after `retry_delay_seconds`, and the queue's redrive
+    policy moves a message to the DLQ after maxReceiveCount receives."""
+
+    def __init__(
+        self,
+        sqs: SQSClient,
+        queue_url: str,
+        handler: Handler,
+        *,
+        batch_size: int,
+        function_timeout_seconds: float,
+        retry_delay_seconds: int = 1,
+    ) -> None:
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self._handler = handler
+        self._batch_size = batch_size
+        self._timeout = function_timeout_seconds
+        self._retry_delay = retry_delay_seconds
+        self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self._stop = threading.Event()
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.invocations = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        """One receive-and-invoke round; returns how many messages it handed to the processor."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=wait_seconds,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        self._busy.set()
+        try:
+            self._invoke(messages)
+        finally:
+            self._busy.clear()
+        return len(messages)
+
+    def wait_until_drained(self, timeout_seconds: float = 60) -> bool:
+        """True once the queue has nothing visible or in flight and no batch is being processed."""
+        deadline = time.monotonic() + timeout_seconds
+        quiet_rounds = 0
+        while time.monotonic() < deadline:
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=self._queue_url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            pending = int(attributes["ApproximateNumberOfMessages"]) + int(
+                attributes["ApproximateNumberOfMessagesNotVisible"]
+            )
+            quiet_rounds = quiet_rounds + 1 if pending == 0 and not self._busy.is_set() else 0
+            if quiet_rounds >= 2:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once(wait_seconds=1)
+
+    def _invoke(self, messages: list[MessageTypeDef]) -> None:
+        self.invocations += 1
+        event = sqs_event(messages, self._queue_arn, self._sqs.meta.region_name)
+        try:
+            response = self._handler(event, LambdaContext("InvoiceProcessorFunction", self._timeout))
+            failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+        except Exception:  # the whole invocation failed: every message comes back
+            failed = {message["MessageId"] for message in messages}
+        for message in messages:
+            if message["MessageId"] in failed:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self._retry_delay,
+                )
+            else:
+                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])

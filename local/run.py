@@ -1,0 +1,48 @@
+"""`make run`: start the local stack, replay events/webhooks, print what each sample deal became, keep serving.
+
+`--once` exits after the replay with status 0 when every sample deal reached its expected outcome.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from local.replay import deal_results, render_table, replay
+from local.stack import LocalStack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--once", action="store_true", help="exit after the replay")
+    parser.add_argument("--log-level", default="WARNING", help="the handlers' log level (default WARNING)")
+    args = parser.parse_args(argv)
+
+    stack = LocalStack(log_level=args.log_level).start()
+    try:
+        print(f"Bitrix24 sandbox: {stack.bitrix.webhook_url}")
+        print(f"1C sandbox:       {stack.onec.url}")
+        print(f"Webhook URL:      {stack.webhook_url}\n")
+        for name, status in replay(stack):
+            print(f"  replayed {name:<28} → HTTP {status}")
+        drained = stack.event_source.wait_until_drained(timeout_seconds=120)
+        results = deal_results(stack)
+        print()
+        print(render_table(results))
+        all_expected = drained and all(result.as_expected for result in results)
+        print(f"\n{'Every sample deal reached its expected outcome.' if all_expected else 'Some deals did not.'}")
+        print(f"Bitrix24 requests: {len(stack.bitrix.request_log)}; 1C requests: {len(stack.onec.request_log)}")
+        if args.once:
+            return 0 if all_expected else 1
+        print(f"\nServing. POST Bitrix24 webhooks to {stack.webhook_url} — Ctrl-C stops.")
+        threading.Event().wait()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The whole bridge on 127.0.0.1: moto (queue, table and secret from template.yaml), both sandboxes, the
+receiver behind a local HTTP API and the processor behind a local SQS event source."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+from moto.server import ThreadedMotoServer
+
+from invoice_bridge import aws
+from invoice_bridge.config import processor_settings, receiver_settings
+from invoice_bridge.observability import logger
+from invoice_bridge.processor_service import pipeline_for
+from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.lambda_runtime import ROOT, HttpApiGateway, SqsEventSource, load_handler
+from local.onec_sandbox import OnecSandbox
+from local.seed import APPLICATION_TOKEN, ONEC_PASSWORD, ONEC_USERNAME
+from local.template_resources import LocalResources, create_resources, function_environment, load_template
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+STACK_NAME = "invoice-bridge-local"
+REGION = "eu-central-1"
+RECEIVER_ID = "WebhookReceiverFunction"
+PROCESSOR_ID = "InvoiceProcessorFunction"
+WEBHOOK_PATH = "/bitrix24/events"
+
+
+def forget_warm_state() -> None:
+    """What a new Lambda execution environment would not have: cached settings, clients, secret, pipeline."""
+    receiver_settings.cache_clear()
+    processor_settings.cache_clear()
+    pipeline_for.cache_clear()
+    aws.sqs_client.cache_clear()
+    aws.dynamodb_client.cache_clear()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+@dataclass
+class LocalStack:
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    log_level: str = "WARNING"
+    bitrix: Bitrix24Sandbox = field(default_factory=Bitrix24Sandbox)
+    onec: OnecSandbox = field(default_factory=OnecSandbox)
+    _moto: ThreadedMotoServer | None = None
+    _gateway: HttpApiGateway | None = None
+    _event_source: SqsEventSource | None = None
+    _saved_environment: dict[str, str] = field(default_factory=dict)
+    resources: LocalResources | None = None
+
+    def start(self, *, poll: bool = True) -> LocalStack:
+        self.bitrix.start()
+        self.onec.start()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self._set_environment(
+            {
+                "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            }
+        )
+        template = load_template(ROOT / "template.yaml")
+        self.resources = create_resources(
+            sqs=self.sqs,
+            dynamodb=self.dynamodb,
+            secretsmanager=boto3.client("secretsmanager"),
+            template=template,
+            stack_name=STACK_NAME,
+            secret_value={
+                "bitrix24_webhook_url": self.bitrix.webhook_url,
+                "bitrix24_application_tokens": [APPLICATION_TOKEN],
+                "onec_odata_url": self.onec.url,
+                "onec_username": ONEC_USERNAME,
+                "onec_password": ONEC_PASSWORD,
+            },
+        )
+        environment: dict[str, str] = {}
+        for function_id in (RECEIVER_ID, PROCESSOR_ID):
+            environment.update(function_environment(template, function_id, self.resources, self.parameter_overrides))
+        environment["POWERTOOLS_LOG_LEVEL"] = self.log_level
+        self._set_environment(environment)
+        forget_warm_state()
+        # The shared Logger was made when this process imported the package, before these variables existed.
+        logger.setLevel(self.log_level)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
+
+        self._gateway = HttpApiGateway(load_handler("webhook_receiver"))
+        self._gateway.start()
+        processor = template["Resources"][PROCESSOR_ID]["Properties"]
+        sqs_trigger = next(e["Properties"] for e in processor["Events"].values() if e["Type"] == "SQS")
+        self._event_source = SqsEventSource(
+            self.sqs,
+            self.resources.queue_url,
+            load_handler("invoice_processor"),
+            batch_size=int(sqs_trigger["BatchSize"]),
+            function_timeout_seconds=float(processor.get("Timeout", 60)),
+        )
+        if poll:
+            self._event_source.start()
+        return self
+
+    def stop(self) -> None:
+        for part in (self._event_source, self._gateway, self._moto):
+            if part is not None:
+                part.stop()
+        self.bitrix.stop()
+        self.onec.stop()
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        forget_warm_state()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def webhook_url(self) -> str:
+        assert self._gateway is not None, "start() first"  # noqa: S101
+        return self._gateway.url + WEBHOOK_PATH
+
+    @property
+    def event_source(self) -> SqsEventSource:
+        assert self._event_source is not None, "start() first"  # noqa: S101
+        return self._event_source
+
+    @property
+    def sqs(self) -> SQSClient:
+        return boto3.client("sqs")
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        return boto3.client("dynamodb")
+
+    def queued_messages(self) -> int:
+        assert self.resources is not None  # noqa: S101
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.resources.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def _set_environment(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            self._saved_environment.setdefault(name, os.environ.get(name))  # type: ignore[arg-type]
+            os.environ[name] = str(value)
