@@ -47,7 +47,7 @@ def test_malformed_bodies_raise_our_error(body: str, fragment: str) -> None:
 
 
 _names = st.text(
-    alphabet=st.characters(blacklist_characters="[]&=", blacklist_categories=("Cs",)), min_size=1, max_size=8
+    alphabet=st.characters(exclude_characters="[]&=", exclude_categories=["Cs"]), min_size=1, max_size=8
 )
 _trees = st.recursive(
     st.text(max_size=12),
