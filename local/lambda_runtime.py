@@ -196,7 +196,8 @@ class SqsEventSource:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         """One receive-and-invoke round; returns how many messages it handed to the processor."""

@@ -95,6 +95,7 @@ class _Fault:
     code: str
     message: str
     after_write: bool
+    http_method: str | None = None  # None: the next request of any method
 
     def error(self) -> ODataError:
         return ODataError(self.status, self.code, self.message)
@@ -318,14 +319,16 @@ class OnecSandbox:
         message: str = INTERNAL_ERROR_MESSAGE,
         *,
         after_write: bool = False,
+        http_method: str | None = None,
     ) -> None:
         """Answer the next `count` requests with this odata.error (queued after faults already pending).
 
         With `after_write=True` the request is processed first (a POST is stored) and only the answer fails —
-        the "1C saved it but the response was lost" case.
+        the "1C saved it but the response was lost" case. With `http_method` the faults wait for requests of
+        that method (e.g. "POST") and let the others through.
         """
         with self._lock:
-            self._faults.extend([_Fault(status, code, message, after_write)] * count)
+            self._faults.extend([_Fault(status, code, message, after_write, http_method)] * count)
 
     # ---- request handling ------------------------------------------------------------------------------
 
@@ -338,7 +341,8 @@ class OnecSandbox:
         entity_set = parts["set"] if parts else resource
         key: str | None = None
         with self._lock:
-            fault = self._faults.pop(0) if self._faults else None
+            waiting = [i for i, f in enumerate(self._faults) if f.http_method in (None, method)]
+            fault = self._faults.pop(waiting[0]) if waiting else None
         try:
             if fault is not None and not fault.after_write:
                 raise fault.error()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import requests
 from aws_lambda_powertools.utilities import parameters
 from moto.server import ThreadedMotoServer
 
@@ -61,6 +62,8 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
+        # moto keeps its state per process, not per server: start from nothing.
+        requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10).raise_for_status()
         self._set_environment(
             {
                 "AWS_ENDPOINT_URL": f"http://{host}:{port}",

@@ -53,8 +53,14 @@ def receive_webhook(
     try:
         webhook = BitrixWebhook.model_validate(form)
     except ValidationError as exc:
-        fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
-        return ReceiverReply(400, {"error": f"webhook is missing or has malformed fields: {', '.join(fields)}"})
+        fields = sorted({_form_key(error["loc"]) for error in exc.errors()})
+        return ReceiverReply(
+            400,
+            {
+                "error": f"webhook is missing or has malformed fields: {', '.join(fields)}; expected event, "
+                "data[FIELDS][ID], ts, auth[domain] and auth[member_id] as Bitrix24 sends them"
+            },
+        )
 
     entity_type = entity_type_of(webhook)
     if entity_type is None:
@@ -75,3 +81,9 @@ def receive_webhook(
     enqueue(message)
     logger.info("event queued", extra={"ledger_key": message.ledger_key, "event": message.event})
     return ReceiverReply(200, {"status": "queued", "entity": message.entity_type.value, "id": message.entity_id})
+
+
+def _form_key(location: tuple[int | str, ...]) -> str:
+    """('data', 'FIELDS', 'ID') → data[FIELDS][ID], the way the field is named in the body."""
+    head, *rest = [str(part) for part in location] or ["(body)"]
+    return head + "".join(f"[{part}]" for part in rest)

@@ -46,9 +46,7 @@ def test_malformed_bodies_raise_our_error(body: str, fragment: str) -> None:
         parse_php_form(body)
 
 
-_names = st.text(
-    alphabet=st.characters(exclude_characters="[]&=", exclude_categories=["Cs"]), min_size=1, max_size=8
-)
+_names = st.text(alphabet=st.characters(exclude_characters="[]&=", exclude_categories=["Cs"]), min_size=1, max_size=8)
 _trees = st.recursive(
     st.text(max_size=12),
     lambda children: st.dictionaries(_names, children, min_size=1, max_size=4),

@@ -88,7 +88,9 @@ def _buyer(snapshot: DealSnapshot, problems: list[str]) -> Buyer | None:
     if (problem := inn_problem(inn)) is not None:
         problems.append(f"INN in {where} {problem}")
     kpp = requisite.RQ_KPP.strip()
-    if len(inn) == 10 and (problem := kpp_problem(kpp)) is not None:
+    # companies (10-digit INN) need a KPP; a KPP that is there is checked unless the buyer is clearly an individual
+    needs_kpp = len(inn) == 10 or (bool(kpp) and len(inn) != 12)
+    if needs_kpp and (problem := kpp_problem(kpp)) is not None:
         problems.append(f"KPP in {where} {problem}")
     if len(inn) == 12:
         kpp = ""

@@ -1,0 +1,74 @@
+"""The Bitrix24 client and snapshot reader against the sandbox portal over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from invoice_bridge.bitrix24.client import BatchRef, Bitrix24Client, Bitrix24Error, build_query
+from invoice_bridge.bitrix24.snapshot import DealSnapshot, ProductCodeCache, SnapshotError, read_deal_snapshots
+from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.seed import NOMENCLATURE_LAPTOP, SERVICE_PLAN_CODE
+
+
+@pytest.fixture
+def portal() -> Iterator[Bitrix24Sandbox]:
+    with Bitrix24Sandbox() as sandbox:
+        yield sandbox
+
+
+def client_for(portal: Bitrix24Sandbox) -> Bitrix24Client:
+    return Bitrix24Client(portal.webhook_url, timeout=5)
+
+
+def test_build_query_keeps_batch_references_raw() -> None:
+    query = build_query({"filter": {"ENTITY_ID": BatchRef("deal_1", ("COMPANY_ID",)), "NAME": "a&b c"}})
+    assert query == "filter[ENTITY_ID]=$result[deal_1][COMPANY_ID]&filter[NAME]=a%26b%20c"
+
+
+def test_snapshots_of_several_deals_take_one_batch_plus_one_for_new_products(portal: Bitrix24Sandbox) -> None:
+    client = client_for(portal)
+    products = ProductCodeCache(ttl_seconds=600)
+    snapshots = read_deal_snapshots(client, [1001, 1002, 1003, 1005, 1001], products)
+
+    assert client.request_count == 2
+    first = snapshots[1001]
+    assert isinstance(first, DealSnapshot)
+    assert Decimal("514000.00") == first.deal.OPPORTUNITY
+    assert first.buyer is not None
+    assert first.buyer.RQ_INN == "7707083893"
+    assert first.buyer_source == "the requisite selected in the deal"
+    assert first.product_codes[101] == NOMENCLATURE_LAPTOP
+    fallback = snapshots[1005]
+    assert isinstance(fallback, DealSnapshot)
+    assert fallback.buyer_source == "the first requisite of company 14"
+    third = snapshots[1003]
+    assert isinstance(third, DealSnapshot)
+    assert third.product_codes[105] == SERVICE_PLAN_CODE
+
+    client.request_count = 0
+    read_deal_snapshots(client, [1001, 1003], products)
+    assert client.request_count == 1  # product codes came from the cache
+
+
+def test_missing_deal_is_a_permanent_snapshot_error(portal: Bitrix24Sandbox) -> None:
+    result = read_deal_snapshots(client_for(portal), [999999], ProductCodeCache(ttl_seconds=1))[999999]
+    assert isinstance(result, SnapshotError)
+    assert not result.transient
+    assert "999999" in str(result)
+
+
+def test_rate_limit_answer_is_retried(portal: Bitrix24Sandbox) -> None:
+    portal.fail_next(2)  # two 503 QUERY_LIMIT_EXCEEDED
+    assert client_for(portal).call("crm.deal.get", {"id": 1001})["ID"] == "1001"
+
+
+def test_wrong_webhook_is_a_permanent_error(portal: Bitrix24Sandbox) -> None:
+    client = Bitrix24Client(portal.webhook_url.replace("/rest/1/", "/rest/2/"), timeout=5)
+    with pytest.raises(Bitrix24Error) as caught:
+        client.call("crm.deal.get", {"id": 1001})
+    assert caught.value.status == 401
+    assert not caught.value.transient
+    assert caught.value.code == "NO_AUTH_FOUND"

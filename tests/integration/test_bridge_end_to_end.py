@@ -1,0 +1,158 @@
+"""Through the real handlers: form-encoded webhook → receiver → SQS (moto) → processor → 1C sandbox."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import requests
+
+from local.seed import APPLICATION_TOKEN, PORTAL_DOMAIN, PORTAL_MEMBER_ID
+from local.stack import LocalStack
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def webhook(deal_id: int, *, event: str = "ONCRMDEALUPDATE", token: str = APPLICATION_TOKEN) -> bytes:
+    return urlencode(
+        {
+            "event": event,
+            "event_handler_id": "41",
+            "data[FIELDS][ID]": str(deal_id),
+            "ts": "1795428000",
+            "auth[domain]": PORTAL_DOMAIN,
+            "auth[member_id]": PORTAL_MEMBER_ID,
+            "auth[application_token]": token,
+        }
+    ).encode()
+
+
+def post(stack: LocalStack, body: bytes) -> requests.Response:
+    return requests.post(stack.webhook_url, data=body, headers=FORM, timeout=10)
+
+
+def drain(stack: LocalStack, rounds: int = 20) -> None:
+    for _ in range(rounds):
+        if stack.queued_messages() == 0:
+            return
+        stack.event_source.poll_once(wait_seconds=1)
+    raise AssertionError("the queue did not drain")
+
+
+def drafts_for(stack: LocalStack, deal_id: int) -> list[dict[str, object]]:
+    marker = f"[b24:{PORTAL_MEMBER_ID}:deal:{deal_id}]"
+    return [doc for doc in stack.onec.documents() if marker in str(doc["Комментарий"])]
+
+
+def test_won_deal_becomes_one_draft_with_per_line_vat(stack: LocalStack) -> None:
+    assert post(stack, webhook(1001)).status_code == 200
+    drain(stack)
+
+    [draft] = drafts_for(stack, 1001)
+    assert draft["Posted"] is False
+    assert draft["СуммаВключаетНДС"] is True
+    lines = [
+        (row["LineNumber"], row["Количество"], row["Цена"], row["Сумма"], row["СтавкаНДС"], row["СуммаНДС"])
+        for row in draft["Товары"]  # type: ignore[attr-defined]
+    ]
+    assert lines == [
+        ("1", Decimal(2), Decimal("122000"), Decimal("244000"), "НДС22", Decimal("44000")),
+        ("2", Decimal(3), Decimal("90000"), Decimal("270000"), "НДС10", Decimal("24545.45")),
+    ]
+    assert draft["СуммаДокумента"] == Decimal("514000")
+    assert "pending review" in str(draft["Комментарий"])
+    [comment] = stack.bitrix.timeline_comments
+    assert comment.entity_id == 1001
+    assert str(draft["Number"]) in comment.comment
+
+
+def test_the_same_webhook_again_and_ten_copies_leave_one_draft(stack: LocalStack) -> None:
+    post(stack, webhook(1001))
+    drain(stack)
+    post(stack, webhook(1001))
+    drain(stack)
+    for _ in range(10):
+        post(stack, webhook(1001, event="ONCRMDEALADD"))
+    drain(stack)
+
+    assert len(drafts_for(stack, 1001)) == 1
+    assert len(stack.bitrix.timeline_comments) == 1
+
+
+def test_ten_copies_in_one_batch_leave_one_draft(stack: LocalStack) -> None:
+    for _ in range(10):
+        post(stack, webhook(1003))
+    drain(stack)
+
+    [draft] = drafts_for(stack, 1003)
+    # tax on top in Bitrix24: the draft says so and carries net amounts, VAT per line
+    assert draft["СуммаВключаетНДС"] is False
+    assert [(row["Сумма"], row["СуммаНДС"]) for row in draft["Товары"]] == [  # type: ignore[attr-defined]
+        (Decimal("3000"), Decimal("660")),
+        (Decimal("90000"), Decimal("19800")),
+    ]
+    assert draft["СуммаДокумента"] == Decimal("113460")
+
+
+def test_wrong_token_is_401_and_nothing_is_queued(stack: LocalStack) -> None:
+    response = post(stack, webhook(1001, token="forged-token"))
+    assert response.status_code == 401
+    assert "application_token" in response.json()["error"]
+    assert stack.queued_messages() == 0
+
+
+def test_missing_token_is_401(stack: LocalStack) -> None:
+    body = urlencode({"event": "ONCRMDEALUPDATE", "data[FIELDS][ID]": "1001", "ts": "1"}).encode()
+    assert post(stack, body).status_code == 401
+    assert stack.queued_messages() == 0
+
+
+def test_unhandled_event_is_200_and_nothing_is_queued(stack: LocalStack) -> None:
+    response = post(stack, webhook(134806, event="ONCRMCONTACTADD"))
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert stack.queued_messages() == 0
+
+
+def test_malformed_and_oversized_bodies(stack: LocalStack) -> None:
+    malformed = post(stack, b"event=ONCRMDEALUPDATE&data[FIELDS=1")
+    assert malformed.status_code == 400
+    assert "malformed key" in malformed.json()["error"]
+    oversized = post(stack, webhook(1001) + b"&pad=" + b"x" * 20000)
+    assert oversized.status_code == 413
+    assert stack.queued_messages() == 0
+
+
+def test_broken_inn_is_rejected_with_one_comment_and_nothing_in_1c(stack: LocalStack) -> None:
+    post(stack, webhook(1005))
+    drain(stack)
+    post(stack, webhook(1005))
+    drain(stack)
+
+    assert drafts_for(stack, 1005) == []
+    [comment] = stack.bitrix.timeline_comments
+    assert "7707083894" in comment.comment
+    assert "check digit" in comment.comment
+
+
+def test_deal_outside_the_trigger_creates_nothing(stack: LocalStack) -> None:
+    post(stack, webhook(1004))
+    drain(stack)
+    assert drafts_for(stack, 1004) == []
+    assert stack.bitrix.timeline_comments == []
+
+
+def test_1c_outage_is_retried_and_creates_once(stack: LocalStack) -> None:
+    stack.onec.fail_next(3, status=503, code="-1", message="Сервис временно недоступен")
+    post(stack, webhook(1002))
+    drain(stack)
+    assert len(drafts_for(stack, 1002)) == 1
+
+
+def test_lost_answer_after_1c_stored_the_draft_does_not_create_a_second(stack: LocalStack) -> None:
+    stack.onec.fail_next(1, status=504, code="-1", message="Gateway Timeout", after_write=True, http_method="POST")
+    post(stack, webhook(1001))
+    drain(stack)
+    assert len(drafts_for(stack, 1001)) == 1
+    posts = [entry for entry in stack.onec.request_log if entry.method == "POST"]
+    assert [entry.status for entry in posts] == [504]  # the retry found the stored draft instead of posting
