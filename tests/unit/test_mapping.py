@@ -43,7 +43,7 @@ def snapshot(
             **deal,
         }
     )
-    codes = {r.PRODUCT_ID: f"code-{r.PRODUCT_ID}" for r in rows if r.PRODUCT_ID}
+    codes: dict[int, str | None] = {r.PRODUCT_ID: f"code-{r.PRODUCT_ID}" for r in rows if r.PRODUCT_ID}
     return DealSnapshot(deal=record, rows=rows, buyer=buyer, buyer_source="test", product_codes=codes)
 
 
