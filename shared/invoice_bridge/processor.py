@@ -94,10 +94,10 @@ class InvoicePipeline:
         )
         mapped = map_deal(snapshot, identity, self.now().date())
         previous = self.ledger.get(message.ledger_key)
-        if isinstance(mapped, Rejection):
-            return self._reject(message, previous, mapped.problems, owner="")
         if previous is not None and previous.status is LedgerStatus.CREATED:
             return self._already_created(previous, mapped)
+        if isinstance(mapped, Rejection):
+            return self._reject(message, previous, mapped.problems, owner="")
         return self._create(message, previous, mapped)
 
     def _is_trigger(self, deal: DealRecord) -> bool:
@@ -105,8 +105,8 @@ class InvoicePipeline:
             return deal.STAGE_ID in self.rules.trigger_stage_ids
         return deal.STAGE_SEMANTIC_ID == "S"
 
-    def _already_created(self, record: LedgerRecord, draft: InvoiceDraft) -> Outcome:
-        if record.content_hash == draft.content_hash():
+    def _already_created(self, record: LedgerRecord, draft: InvoiceDraft | Rejection) -> Outcome:
+        if isinstance(draft, InvoiceDraft) and record.content_hash == draft.content_hash():
             return Outcome(OutcomeKind.DUPLICATE, f"1C document {record.onec_number} exists for this content")
         logger.warning(
             "deal changed after its 1C draft was created; the draft is left as it is",

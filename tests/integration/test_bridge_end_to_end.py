@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import requests
 
-from local.seed import APPLICATION_TOKEN, PORTAL_DOMAIN, PORTAL_MEMBER_ID
+from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -156,3 +157,16 @@ def test_lost_answer_after_1c_stored_the_draft_does_not_create_a_second(stack: L
     assert len(drafts_for(stack, 1001)) == 1
     posts = [entry for entry in stack.onec.request_log if entry.method == "POST"]
     assert [entry.status for entry in posts] == [504]  # the retry found the stored draft instead of posting
+
+
+def test_deal_changed_after_its_draft_leaves_the_draft_alone(stack: LocalStack) -> None:
+    post(stack, webhook(1001))
+    drain(stack)
+    deal = next(d for d in DEALS if d.id == 1001)
+    stack.bitrix.set_deal(dataclasses.replace(deal, rows=deal.rows[:1], opportunity=Decimal("244000.00")))
+    post(stack, webhook(1001))
+    drain(stack)
+
+    [draft] = drafts_for(stack, 1001)
+    assert draft["СуммаДокумента"] == Decimal("514000")
+    assert len(stack.bitrix.timeline_comments) == 1
