@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -38,7 +39,15 @@ _HINTS = {
 }
 
 
+PLACEHOLDER = "CHANGE_ME"
+
+
 def parse_secret(raw: Any, secret_id: str) -> BridgeSecret:
+    if PLACEHOLDER in json.dumps(raw, default=str):
+        raise SecretConfigurationError(
+            f"secret {secret_id} still holds the placeholder values from the deploy; put the real Bitrix24 and 1C "
+            "credentials in it (README, 'Deploying')"
+        )
     try:
         return BridgeSecret.model_validate(raw)
     except ValidationError as exc:

@@ -337,7 +337,6 @@ def test_processor_touches_only_the_ledger_and_the_secret(translated: dict[str, 
     }
     assert granted == {
         "dynamodb:GetItem": {"LedgerTable"},
-        "dynamodb:PutItem": {"LedgerTable"},
         "dynamodb:UpdateItem": {"LedgerTable"},
         "secretsmanager:GetSecretValue": {"BridgeSecret"},
     }

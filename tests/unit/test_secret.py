@@ -32,3 +32,8 @@ def test_bad_secret_names_keys_but_never_values() -> None:
 def test_empty_token_list_is_refused() -> None:
     with pytest.raises(SecretConfigurationError, match="bitrix24_application_tokens"):
         parse_secret({**GOOD, "bitrix24_application_tokens": []}, "s")
+
+
+def test_placeholder_secret_says_to_fill_it() -> None:
+    with pytest.raises(SecretConfigurationError, match="placeholder values"):
+        parse_secret({**GOOD, "onec_password": "CHANGE_ME"}, "s")
