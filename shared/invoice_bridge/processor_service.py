@@ -62,6 +62,8 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
     """Reads every deal of the batch from Bitrix24 at once, then handles each message; failures are reported
     per message so SQS retries only those."""
     pipeline = current_pipeline()
+    # A 429 is waited out only while the invocation has time left; otherwise the message goes back to SQS.
+    pipeline.bitrix.remaining_seconds = lambda: context.get_remaining_time_in_millis() / 1000
     pipeline.bitrix.request_count = 0
     pipeline.onec.request_count = 0
     messages = [m for record in event.get("Records", []) if (m := _message_or_none(record.get("body", ""))) is not None]

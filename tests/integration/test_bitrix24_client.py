@@ -72,3 +72,21 @@ def test_wrong_webhook_is_a_permanent_error(portal: Bitrix24Sandbox) -> None:
     assert caught.value.status == 401
     assert not caught.value.transient
     assert caught.value.code == "NO_AUTH_FOUND"
+
+
+def test_server_errors_are_retried_for_reads(portal: Bitrix24Sandbox) -> None:
+    client = Bitrix24Client(portal.webhook_url, timeout=5, sleep=lambda _: None)
+    portal.fail_next(2, status=500, error="INTERNAL_SERVER_ERROR", description="boom")
+    assert client.call("crm.deal.get", {"id": 1001})["ID"] == "1001"
+    assert client.request_count == 3
+
+
+def test_server_errors_are_not_retried_for_writes(portal: Bitrix24Sandbox) -> None:
+    client = Bitrix24Client(portal.webhook_url, timeout=5, sleep=lambda _: None)
+    portal.fail_next(1, status=500, error="INTERNAL_SERVER_ERROR", description="boom")
+    fields = {"ENTITY_ID": 1001, "ENTITY_TYPE": "deal", "COMMENT": "x"}
+    with pytest.raises(Bitrix24Error) as caught:
+        client.call("crm.timeline.comment.add", {"fields": fields})
+    assert caught.value.transient
+    assert client.request_count == 1
+    assert portal.timeline_comments == []

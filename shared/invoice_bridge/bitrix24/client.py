@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 MAX_BATCH_COMMANDS = 50
+MAX_REDIRECTS = 2
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class Bitrix24Error(RuntimeError):
-    def __init__(self, method: str, status: int, code: str, description: str) -> None:
+    def __init__(self, method: str, status: int, code: str, description: str, *, reset_at: float | None = None) -> None:
         self.method = method
+        self.reset_at = reset_at  # operating_reset_at of a 429, unix seconds
         self.status = status
         self.code = code
         self.description = description
@@ -86,21 +91,41 @@ def _error_code(raw: Any) -> str:
 
 
 class Bitrix24Client:
-    def __init__(self, webhook_url: str, *, timeout: float, session: requests.Session | None = None) -> None:
+    """Calls through an incoming-webhook URL.
+
+    503 QUERY_LIMIT_EXCEEDED is retried with backoff by the session (the portal refused before running the
+    call). 429 OPERATION_TIME_LIMIT is waited out when `operating_reset_at` falls within `remaining_seconds()`,
+    else raised as transient so the message goes back to SQS. 5xx and network errors are retried a few times
+    for reads only. A 302 to a new portal domain is followed and remembered. 400/401/403 are never retried.
+    """
+
+    def __init__(
+        self,
+        webhook_url: str,
+        *,
+        timeout: float,
+        session: requests.Session | None = None,
+        read_retries: int = 2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._base = webhook_url if webhook_url.endswith("/") else webhook_url + "/"
         self._timeout = timeout
         self._session = session or _session_with_rate_limit_retries()
+        self._read_retries = read_retries
+        self._sleep = sleep
+        self.remaining_seconds: Callable[[], float] = lambda: math.inf
         self.request_count = 0
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
-        payload = self._post(method, dict(params or {}))
+        payload = self._post(method, dict(params or {}), read_only=is_read_method(method))
         return payload.get("result")
 
     def batch(self, commands: Mapping[str, tuple[str, Mapping[str, Any]]], *, halt: bool = False) -> BatchResult:
         if len(commands) > MAX_BATCH_COMMANDS:
             raise ValueError(f"a batch takes at most {MAX_BATCH_COMMANDS} commands, got {len(commands)}")
         cmd = {key: f"{method}?{build_query(params)}" for key, (method, params) in commands.items()}
-        payload = self._post("batch", {"halt": 1 if halt else 0, "cmd": cmd})
+        read_only = all(is_read_method(method) for method, _ in commands.values())
+        payload = self._post("batch", {"halt": 1 if halt else 0, "cmd": cmd}, read_only=read_only)
         body = payload.get("result")
         if not isinstance(body, dict):
             raise Bitrix24Error("batch", 200, "UNEXPECTED_ANSWER", "batch result is not an object")
@@ -109,12 +134,41 @@ class Bitrix24Client:
         unanswered = [key for key in commands if key not in results]
         return BatchResult(results=results, errors=_batch_errors(body.get("result_error"), unanswered))
 
-    def _post(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, method: str, body: dict[str, Any], *, read_only: bool) -> dict[str, Any]:
+        failures = 0
+        redirects = 0
+        while True:
+            try:
+                return self._post_once(method, body)
+            except _Redirect as redirect:
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise Bitrix24Error(method, 302, "TOO_MANY_REDIRECTS", "the portal keeps redirecting") from None
+                self._base = redirect.new_base
+            except Bitrix24Error as error:
+                failures += 1
+                wait = self._wait_before_retry(error, read_only, failures)
+                if wait is None:
+                    raise
+                self._sleep(wait)
+
+    def _wait_before_retry(self, error: Bitrix24Error, read_only: bool, failures: int) -> float | None:
+        if error.status == 429 and error.reset_at is not None:
+            wait = max(0.0, error.reset_at - time.time()) + 0.5
+            return wait if failures <= 2 and wait < self.remaining_seconds() - self._timeout else None
+        if read_only and (error.status == 0 or error.status >= 500) and failures <= self._read_retries:
+            backoff: float = min(8.0, 0.5 * 2.0 ** (failures - 1))
+            return backoff * random.uniform(0.75, 1.25)  # noqa: S311 - jitter, not cryptography
+        return None
+
+    def _post_once(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         self.request_count += 1
         try:
-            response = self._session.post(self._base + method, json=body, timeout=self._timeout)
+            response = self._session.post(self._base + method, json=body, timeout=self._timeout, allow_redirects=False)
         except requests.RequestException as exc:
             raise Bitrix24Error(method, 0, type(exc).__name__, "network error talking to the portal") from exc
+        if response.is_redirect:
+            raise _Redirect(_new_base(self._base, response.headers.get("Location", "")))
         try:
             payload = json.loads(response.text, parse_float=Decimal)
         except ValueError:
@@ -127,8 +181,38 @@ class Bitrix24Client:
                 response.status_code,
                 _error_code(payload.get("error")),
                 str(payload.get("error_description") or ""),
+                reset_at=_operating_reset_at(payload),
             )
         return payload
+
+
+class _Redirect(Exception):
+    def __init__(self, new_base: str) -> None:
+        self.new_base = new_base
+
+
+def _new_base(current: str, location: str) -> str:
+    """The same /rest/<user>/<code>/ on the host the portal moved to."""
+    target = urlsplit(location)
+    if target.scheme not in ("http", "https") or not target.netloc:
+        raise Bitrix24Error("redirect", 302, "BAD_REDIRECT", "the portal redirected without a usable Location")
+    old = urlsplit(current)
+    return urlunsplit((target.scheme, target.netloc, old.path, "", ""))
+
+
+def _operating_reset_at(payload: dict[str, Any]) -> float | None:
+    timing = payload.get("time")
+    value = timing.get("operating_reset_at") if isinstance(timing, dict) else None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def is_read_method(method: str) -> bool:
+    """Reads may be repeated after a failure whose outcome is unknown; writes may not."""
+    action = method.lower().rsplit(".", 1)[-1]
+    return action in {"get", "list", "fields"} or method.lower() == "batch"
 
 
 def _batch_errors(raw: Any, unanswered: list[str]) -> dict[str, BatchCommandError]:

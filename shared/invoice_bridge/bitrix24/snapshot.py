@@ -18,6 +18,16 @@ from invoice_bridge.bitrix24.records import DealRecord, ProductRecord, ProductRo
 COMPANY_ENTITY_TYPE_ID = 4
 DEAL_ENTITY_TYPE_ID = 2
 _COMMANDS_PER_DEAL = 5
+# A command inside a batch that failed for one of these reasons may succeed later.
+TRANSIENT_COMMAND_ERRORS = frozenset(
+    {
+        "OPERATION_TIME_LIMIT",
+        "QUERY_LIMIT_EXCEEDED",
+        "INTERNAL_SERVER_ERROR",
+        "ERROR_UNEXPECTED_ANSWER",
+        "OVERLOAD_LIMIT",
+    }
+)
 
 
 class SnapshotError(RuntimeError):
@@ -99,10 +109,17 @@ def _deal_commands(deal_id: int) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def _snapshot_from(deal_id: int, result: BatchResult) -> DealSnapshot | SnapshotError:
-    deal_error = result.errors.get(f"deal_{deal_id}")
-    if deal_error is not None or f"deal_{deal_id}" not in result.results:
-        description = deal_error.description if deal_error else "no answer"
-        return SnapshotError(f"deal {deal_id} could not be read from Bitrix24: {description}", transient=False)
+    # The linked requisite may be missing (no link): that is normal and handled by the fallback.
+    for key in (f"deal_{deal_id}", f"rows_{deal_id}", f"company_rq_{deal_id}"):
+        error = result.errors.get(key)
+        if error is not None or key not in result.results:
+            description = error.description if error else "no answer"
+            transient = error is not None and error.code.upper() in TRANSIENT_COMMAND_ERRORS
+            what = key.rsplit("_", 1)[0].replace("_", " ")
+            return SnapshotError(
+                f"deal {deal_id}: Bitrix24 could not read its {what}: {error.code if error else ''} {description}",
+                transient=transient,
+            )
     try:
         deal = DealRecord.model_validate(result.results[f"deal_{deal_id}"])
         rows_raw = result.results.get(f"rows_{deal_id}") or []
