@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
+from invoice_bridge.bitrix24.client import MAX_BATCH_COMMANDS, Bitrix24Client, Bitrix24Error
 from invoice_bridge.bitrix24.records import DealRecord
 from invoice_bridge.bitrix24.snapshot import (
     DealSnapshot,
@@ -61,6 +62,7 @@ class InvoicePipeline:
     products: ProductCodeCache
     rules: ProcessorRules
     now: Callable[[], datetime]
+    outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def read_snapshots(self, messages: Sequence[QueueMessage]) -> dict[int, DealSnapshot | SnapshotError]:
         deal_ids = [m.entity_id for m in messages if m.entity_type is EntityType.DEAL]
@@ -177,14 +179,27 @@ class InvoicePipeline:
         return Outcome(OutcomeKind.REJECTED, detail)
 
     def _comment(self, message: QueueMessage, text: str) -> None:
-        try:
-            self.bitrix.call(
+        """Queued, not sent: `flush_write_backs` sends every comment of the SQS batch in one request."""
+        self.outbox.append(
+            (
                 "crm.timeline.comment.add",
                 {"fields": {"ENTITY_ID": message.entity_id, "ENTITY_TYPE": "deal", "COMMENT": text}},
             )
-        except Bitrix24Error as exc:
-            metrics.add_metric(name="WriteBackFailures", unit="Count", value=1)
-            logger.error("timeline comment failed; the outcome stands", extra={"error": str(exc)})
+        )
+
+    def flush_write_backs(self) -> None:
+        """The outcome is already in the ledger, so a write-back that fails is logged and counted, not retried."""
+        pending, self.outbox = self.outbox, []
+        for start in range(0, len(pending), MAX_BATCH_COMMANDS):
+            chunk = pending[start : start + MAX_BATCH_COMMANDS]
+            commands = {f"write_back_{start + index}": command for index, command in enumerate(chunk)}
+            try:
+                failed = len(self.bitrix.batch(commands).errors)
+            except Bitrix24Error as exc:
+                failed = len(commands)
+                logger.error("timeline comments failed; the outcomes stand", extra={"error": str(exc)})
+            if failed:
+                metrics.add_metric(name="WriteBackFailures", unit="Count", value=failed)
 
 
 def _created_comment(document: OnecDocument, draft: InvoiceDraft) -> str:

@@ -76,9 +76,15 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         logger.info("message handled", extra={"outcome": outcome.kind, "detail": outcome.detail})
         return outcome.kind
 
-    response = process_partial_response(
-        event=event, record_handler=handle_record, processor=BatchProcessor(event_type=EventType.SQS), context=context
-    )
+    try:
+        response = process_partial_response(
+            event=event,
+            record_handler=handle_record,
+            processor=BatchProcessor(event_type=EventType.SQS),
+            context=context,
+        )
+    finally:
+        pipeline.flush_write_backs()
     logger.info(
         "batch done",
         extra={
