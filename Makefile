@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run clean
+.PHONY: install test lint run bench clean
 
 $(STAMP): pyproject.toml shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: lint
 # make run ONCE=1 — exits after the replay: 0 when every sample deal reached its expected outcome
 run: install
 	$(BIN)/python -m local.run $(if $(ONCE),--once,)
+
+# make bench — a burst of won deals; prints Bitrix24 and 1C requests per invoice
+bench: install
+	$(BIN)/python -m local.benchmark $(if $(DEALS),--deals $(DEALS),)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam

@@ -105,6 +105,8 @@ class HttpApiGateway:
                 return
 
         self._handler = handler
+        # One execution environment: Lambda never runs two invocations in one process at once.
+        self._invocation = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), _RequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -128,7 +130,8 @@ class HttpApiGateway:
         body = request.rfile.read(length) if length else b""
         path, _, query = request.path.partition("?")
         event = http_api_event(method, path, query, dict(request.headers.items()), body)
-        reply = self._handler(event, LambdaContext("WebhookReceiverFunction", timeout_seconds=10))
+        with self._invocation:
+            reply = self._handler(event, LambdaContext("WebhookReceiverFunction", timeout_seconds=10))
         payload = reply.get("body") or ""
         raw = base64.b64decode(payload) if reply.get("isBase64Encoded") else str(payload).encode()
         request.send_response(int(reply.get("statusCode", 200)))
@@ -175,12 +178,14 @@ class SqsEventSource:
         *,
         batch_size: int,
         function_timeout_seconds: float,
+        batching_window_seconds: float = 0.0,
         retry_delay_seconds: int = 1,
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
         self._handler = handler
         self._batch_size = batch_size
+        self._batching_window = batching_window_seconds
         self._timeout = function_timeout_seconds
         self._retry_delay = retry_delay_seconds
         self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -200,14 +205,21 @@ class SqsEventSource:
             self._thread.join(timeout=10)
 
     def poll_once(self, wait_seconds: int = 0) -> int:
-        """One receive-and-invoke round; returns how many messages it handed to the processor."""
-        messages = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=wait_seconds,
-            MessageAttributeNames=["All"],
-            AttributeNames=["All"],
-        ).get("Messages", [])
+        """One batch: receives up to `batch_size` messages within the batching window, like the event source
+        mapping does, invokes the processor once; returns how many messages it handed over."""
+        messages: list[MessageTypeDef] = []
+        window_ends = time.monotonic() + self._batching_window
+        while len(messages) < self._batch_size:
+            received = self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=min(10, self._batch_size - len(messages)),  # SQS hands out 10 at most
+                WaitTimeSeconds=wait_seconds if not messages else 0,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            messages.extend(received)
+            if not received and (not messages or time.monotonic() >= window_ends):
+                break
         if not messages:
             return 0
         self._busy.set()

@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from invoice_bridge import aws
 from invoice_bridge.config import processor_settings, receiver_settings
-from invoice_bridge.observability import logger
+from invoice_bridge.observability import logger, metrics
 from invoice_bridge.processor_service import pipeline_for
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT, HttpApiGateway, SqsEventSource, load_handler
@@ -95,8 +95,9 @@ class LocalStack:
         environment["POWERTOOLS_LOG_LEVEL"] = self.log_level
         self._set_environment(environment)
         forget_warm_state()
-        # The shared Logger was made when this process imported the package, before these variables existed.
+        # Logger and Metrics were made when this process imported the package, before these variables existed.
         logger.setLevel(self.log_level)
+        metrics.namespace = environment["POWERTOOLS_METRICS_NAMESPACE"]
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
 
         self._gateway = HttpApiGateway(load_handler("webhook_receiver"))
@@ -108,6 +109,8 @@ class LocalStack:
             self.resources.queue_url,
             load_handler("invoice_processor"),
             batch_size=int(sqs_trigger["BatchSize"]),
+            # a short window locally: the replay's messages are all there already
+            batching_window_seconds=min(0.5, float(sqs_trigger.get("MaximumBatchingWindowInSeconds", 0))),
             function_timeout_seconds=float(processor.get("Timeout", 60)),
         )
         if poll:

@@ -196,7 +196,7 @@ def test_translates_offline_into_the_expected_resources(translated: dict[str, An
     assert properties["EventSourceArn"] == {"Fn::GetAtt": ["InvoiceQueue", "Arn"]}
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert properties["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ProcessorMaxConcurrency"}}
-    assert properties["BatchSize"] == 10
+    assert properties["BatchSize"] == 36
 
 
 def test_webhook_route_is_post_on_the_http_api(translated: dict[str, Any]) -> None:
@@ -546,7 +546,7 @@ def test_creates_queue_with_redrive_to_the_dead_letter_queue(
     dead_letter = sqs.get_queue_attributes(QueueUrl=resources.dead_letter_queue_url, AttributeNames=["All"])[
         "Attributes"
     ]
-    assert queue["VisibilityTimeout"] == "360"
+    assert queue["VisibilityTimeout"] == str(template["Resources"]["InvoiceQueue"]["Properties"]["VisibilityTimeout"])
     assert json.loads(queue["RedrivePolicy"]) == {
         "deadLetterTargetArn": dead_letter["QueueArn"],
         "maxReceiveCount": 5,

@@ -9,14 +9,20 @@ def batch(errors: dict[str, BatchCommandError] | None = None, **results: object)
     return BatchResult(results=dict(results), errors=errors or {})
 
 
-def test_linked_requisite_wins_over_the_company_one() -> None:
+def test_linked_requisite_wins_over_the_first_company_one() -> None:
+    branch = {**REQUISITE, "ID": "30", "RQ_KPP": "710743001"}
     result = _snapshot_from(
-        7,
-        batch(deal_7=DEAL, rows_7=[], linked_rq_7={**REQUISITE, "ID": "30"}, company_rq_7=[REQUISITE]),
+        7, batch(deal_7=DEAL, rows_7=[], link_7={"REQUISITE_ID": "30"}, company_rq_7=[REQUISITE, branch])
     )
     assert isinstance(result, DealSnapshot)
     assert result.buyer is not None
-    assert result.buyer.ID == 30
+    assert result.buyer.RQ_KPP == "710743001"
+
+
+def test_requisite_linked_from_elsewhere_is_left_for_a_follow_up_read() -> None:
+    result = _snapshot_from(7, batch(deal_7=DEAL, rows_7=[], link_7={"REQUISITE_ID": "99"}, company_rq_7=[REQUISITE]))
+    assert isinstance(result, DealSnapshot)
+    assert result.buyer is None
 
 
 def test_failed_rows_are_an_error_not_an_empty_deal() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,7 +17,7 @@ from invoice_bridge.bitrix24.records import DealRecord, ProductRecord, ProductRo
 
 COMPANY_ENTITY_TYPE_ID = 4
 DEAL_ENTITY_TYPE_ID = 2
-_COMMANDS_PER_DEAL = 5
+_COMMANDS_PER_DEAL = 4
 # A command inside a batch that failed for one of these reasons may succeed later.
 TRANSIENT_COMMAND_ERRORS = frozenset(
     {
@@ -73,6 +73,7 @@ def read_deal_snapshots(
 ) -> dict[int, DealSnapshot | SnapshotError]:
     unique_ids = list(dict.fromkeys(deal_ids))
     outcome: dict[int, DealSnapshot | SnapshotError] = {}
+    linked_elsewhere: dict[int, int] = {}  # deal → a linked requisite that is not one of its company's
     per_batch = MAX_BATCH_COMMANDS // _COMMANDS_PER_DEAL
     for start in range(0, len(unique_ids), per_batch):
         chunk = unique_ids[start : start + per_batch]
@@ -81,7 +82,11 @@ def read_deal_snapshots(
             commands.update(_deal_commands(deal_id))
         result = client.batch(commands)
         for deal_id in chunk:
-            outcome[deal_id] = _snapshot_from(deal_id, result)
+            snapshot = outcome[deal_id] = _snapshot_from(deal_id, result)
+            requisite_id = _linked_requisite_id(deal_id, result)
+            if isinstance(snapshot, DealSnapshot) and snapshot.buyer is None and requisite_id:
+                linked_elsewhere[deal_id] = requisite_id
+    _attach_linked_requisites(client, outcome, linked_elsewhere)
     _attach_product_codes(client, [s for s in outcome.values() if isinstance(s, DealSnapshot)], products)
     return outcome
 
@@ -90,11 +95,7 @@ def _deal_commands(deal_id: int) -> dict[str, tuple[str, dict[str, Any]]]:
     return {
         f"deal_{deal_id}": ("crm.deal.get", {"id": deal_id}),
         f"rows_{deal_id}": ("crm.deal.productrows.get", {"id": deal_id}),
-        f"link_{deal_id}": (
-            "crm.requisite.link.get",
-            {"entityTypeId": DEAL_ENTITY_TYPE_ID, "entityId": deal_id},
-        ),
-        f"linked_rq_{deal_id}": ("crm.requisite.get", {"id": BatchRef(f"link_{deal_id}", ("REQUISITE_ID",))}),
+        f"link_{deal_id}": ("crm.requisite.link.get", {"entityTypeId": DEAL_ENTITY_TYPE_ID, "entityId": deal_id}),
         f"company_rq_{deal_id}": (
             "crm.requisite.list",
             {
@@ -108,8 +109,36 @@ def _deal_commands(deal_id: int) -> dict[str, tuple[str, dict[str, Any]]]:
     }
 
 
+def _linked_requisite_id(deal_id: int, result: BatchResult) -> int:
+    link = result.results.get(f"link_{deal_id}")
+    raw = link.get("REQUISITE_ID") if isinstance(link, dict) else None
+    try:
+        return max(0, int(raw)) if raw is not None else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def _attach_linked_requisites(
+    client: Bitrix24Client, outcome: dict[int, DealSnapshot | SnapshotError], linked: dict[int, int]
+) -> None:
+    """The rare deal whose chosen requisite is not its company's (a contact's, say) costs one more request."""
+    requisite_ids = sorted(set(linked.values()))
+    for start in range(0, len(requisite_ids), MAX_BATCH_COMMANDS):
+        chunk = requisite_ids[start : start + MAX_BATCH_COMMANDS]
+        result = client.batch({f"rq_{rid}": ("crm.requisite.get", {"id": rid}) for rid in chunk})
+        for deal_id, requisite_id in linked.items():
+            found = result.results.get(f"rq_{requisite_id}")
+            snapshot = outcome[deal_id]
+            if isinstance(found, dict) and found and isinstance(snapshot, DealSnapshot):
+                outcome[deal_id] = replace(
+                    snapshot,
+                    buyer=RequisiteRecord.model_validate(found),
+                    buyer_source="the requisite selected in the deal",
+                )
+
+
 def _snapshot_from(deal_id: int, result: BatchResult) -> DealSnapshot | SnapshotError:
-    # The linked requisite may be missing (no link): that is normal and handled by the fallback.
+    # A missing requisite link is normal (no requisite chosen in the deal): the company's first one is used.
     for key in (f"deal_{deal_id}", f"rows_{deal_id}", f"company_rq_{deal_id}"):
         error = result.errors.get(key)
         if error is not None or key not in result.results:
@@ -131,14 +160,15 @@ def _snapshot_from(deal_id: int, result: BatchResult) -> DealSnapshot | Snapshot
 
 
 def _buyer(deal: DealRecord, result: BatchResult) -> tuple[RequisiteRecord | None, str]:
-    linked = result.results.get(f"linked_rq_{deal.ID}")
-    if isinstance(linked, dict) and linked:
-        return RequisiteRecord.model_validate(linked), "the requisite selected in the deal"
-    company_requisites = result.results.get(f"company_rq_{deal.ID}") or []
+    company_requisites = [
+        RequisiteRecord.model_validate(row) for row in result.results.get(f"company_rq_{deal.ID}") or []
+    ]
+    linked_id = _linked_requisite_id(deal.ID, result)
+    if linked_id:
+        by_id = {requisite.ID: requisite for requisite in company_requisites}
+        return by_id.get(linked_id), "the requisite selected in the deal"
     if deal.COMPANY_ID and company_requisites:
-        return RequisiteRecord.model_validate(
-            company_requisites[0]
-        ), f"the first requisite of company {deal.COMPANY_ID}"
+        return company_requisites[0], f"the first requisite of company {deal.COMPANY_ID}"
     return None, "nowhere"
 
 
