@@ -32,7 +32,8 @@ class ProcessorSettings(_Settings):
     document_kind: Literal["buyer_invoice"] = "buyer_invoice"
     onec_organization_inn: str = Field(default="", pattern=r"^(\d{10}|\d{12})?$")
     document_timezone: str = "Europe/Moscow"
-    lease_seconds: int = Field(default=120, ge=10)
+    lease_seconds: int = Field(default=180, ge=10, description="longer than the processor's timeout")
+    writeback_field: str = Field(default="", pattern=r"^(UF_CRM_[A-Z0-9_]+)?$")
     onec_catalog_cache_seconds: int = Field(default=600, ge=0)
 
     @field_validator("trigger_stage_ids", mode="before")

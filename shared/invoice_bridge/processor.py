@@ -51,6 +51,7 @@ class ProcessorRules:
     trigger_stage_ids: tuple[str, ...]
     organization_inn: str
     lease_seconds: int
+    writeback_field: str = ""  # a deal UF field that receives the 1C document number
 
 
 @dataclass
@@ -157,6 +158,18 @@ class InvoicePipeline:
         )
         logger.info("1C draft ready", extra={"ledger_key": key, "onec_number": document.number, "outcome": kind})
         self._comment(message, _created_comment(document, draft))
+        if self.rules.writeback_field:
+            # The update fires ONCRMDEALUPDATE; the deal's content is unchanged, so that event ends as a duplicate.
+            self.outbox.append(
+                (
+                    "crm.deal.update",
+                    {
+                        "id": message.entity_id,
+                        "fields": {self.rules.writeback_field: document.number},
+                        "params": {"REGISTER_SONET_EVENT": "N"},
+                    },
+                )
+            )
         return Outcome(kind, f"1C {document.number}: {draft.total:.2f} incl. VAT {draft.vat_total:.2f}")
 
     def _reject(

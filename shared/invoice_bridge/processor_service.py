@@ -48,6 +48,7 @@ def pipeline_for(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePi
             trigger_stage_ids=settings.trigger_stage_ids,
             organization_inn=settings.onec_organization_inn,
             lease_seconds=settings.lease_seconds,
+            writeback_field=settings.writeback_field,
         ),
         now=lambda: datetime.now(zone),
     )

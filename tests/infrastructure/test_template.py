@@ -250,6 +250,7 @@ def test_environment_variables(translated: dict[str, Any]) -> None:
             "DOCUMENT_KIND",
             "ONEC_ORGANIZATION_INN",
             "DOCUMENT_TIMEZONE",
+            "WRITEBACK_FIELD",
         },
     }
     for name, function in _resources(translated, "AWS::Lambda::Function").items():
@@ -643,6 +644,7 @@ def test_function_environment_is_the_deployed_one(
         "DOCUMENT_KIND": "buyer_invoice",
         "ONEC_ORGANIZATION_INN": "",
         "DOCUMENT_TIMEZONE": "Europe/Moscow",
+        "WRITEBACK_FIELD": "",
     }
 
 
