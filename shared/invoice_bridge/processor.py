@@ -16,7 +16,8 @@ from invoice_bridge.bitrix24.snapshot import (
     DealSnapshot,
     ProductCodeCache,
     SnapshotError,
-    read_deal_snapshots,
+    Snapshots,
+    read_snapshots,
 )
 from invoice_bridge.events import EntityType, QueueMessage
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
@@ -26,6 +27,10 @@ from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.buyer_invoice import OnecDocument, create_buyer_invoice, find_buyer_invoice
 from invoice_bridge.onec.catalogs import CatalogResolver, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
+
+_URL_PATHS = {EntityType.DEAL: "deal/details", EntityType.INVOICE: "type/31/details"}
+# "smart_invoice" for new invoices is not documented for crm.timeline.comment.add (reference/bitrix24.md §2.7).
+_TIMELINE_TYPES = {EntityType.DEAL: "deal", EntityType.INVOICE: "smart_invoice"}
 
 
 class TransientFailure(RuntimeError):
@@ -65,24 +70,23 @@ class InvoicePipeline:
     now: Callable[[], datetime]
     outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def read_snapshots(self, messages: Sequence[QueueMessage]) -> dict[int, DealSnapshot | SnapshotError]:
-        deal_ids = [m.entity_id for m in messages if m.entity_type is EntityType.DEAL]
-        if not deal_ids:
+    def read_snapshots(self, messages: Sequence[QueueMessage]) -> Snapshots:
+        keys = [(m.entity_type, m.entity_id) for m in messages]
+        if not keys:
             return {}
         try:
-            return read_deal_snapshots(self.bitrix, deal_ids, self.products)
+            return read_snapshots(self.bitrix, keys, self.products)
         except Bitrix24Error as exc:
             failure = SnapshotError(str(exc), transient=exc.transient)
-            return dict.fromkeys(deal_ids, failure)
+            return dict.fromkeys(keys, failure)
         finally:
             metrics.add_metric(name="Bitrix24Requests", unit="Count", value=self.bitrix.request_count)
             logger.append_keys(bitrix24_requests=self.bitrix.request_count)
 
     def process(self, message: QueueMessage, snapshot: DealSnapshot | SnapshotError | None) -> Outcome:
-        if message.entity_type is not EntityType.DEAL:
-            return Outcome(OutcomeKind.SKIPPED, "new invoices (entityTypeId 31) are not invoiced by this release")
+        kind = message.entity_type.value
         if snapshot is None:
-            raise TransientFailure(f"deal {message.entity_id} was not read from Bitrix24")
+            raise TransientFailure(f"{kind} {message.entity_id} was not read from Bitrix24")
         if isinstance(snapshot, SnapshotError):
             if snapshot.transient:
                 raise TransientFailure(str(snapshot))
@@ -92,8 +96,8 @@ class InvoicePipeline:
 
         identity = DealIdentity(
             ledger_key=message.ledger_key,
-            external_key=f"b24:{message.member_id}:deal:{message.entity_id}",
-            url=f"https://{message.domain}/crm/deal/details/{message.entity_id}/",
+            external_key=f"b24:{message.member_id}:{kind}:{message.entity_id}",
+            url=f"https://{message.domain}/crm/{_URL_PATHS[message.entity_type]}/{message.entity_id}/",
         )
         mapped = map_deal(snapshot, identity, self.now().date())
         previous = self.ledger.get(message.ledger_key)
@@ -158,7 +162,7 @@ class InvoicePipeline:
         )
         logger.info("1C draft ready", extra={"ledger_key": key, "onec_number": document.number, "outcome": kind})
         self._comment(message, _created_comment(document, draft))
-        if self.rules.writeback_field:
+        if self.rules.writeback_field and message.entity_type is EntityType.DEAL:
             # The update fires ONCRMDEALUPDATE; the deal's content is unchanged, so that event ends as a duplicate.
             self.outbox.append(
                 (

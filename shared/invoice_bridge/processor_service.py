@@ -73,7 +73,7 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
     def handle_record(record: SQSRecord) -> str:
         message = QueueMessage.model_validate_json(record.body)
         logger.append_keys(ledger_key=message.ledger_key)
-        outcome = pipeline.process(message, snapshots.get(message.entity_id))
+        outcome = pipeline.process(message, snapshots.get((message.entity_type, message.entity_id)))
         logger.info("message handled", extra={"outcome": outcome.kind, "detail": outcome.detail})
         return outcome.kind
 
