@@ -2,9 +2,11 @@
 
 It serves the sample portal from :mod:`local.seed` at ``http://127.0.0.1:<port>/rest/<user>/<code>/<method>``
 with the documented response shapes: ``crm.deal.get`` values are strings, product-row figures are JSON
-numbers, errors are ``{"error", "error_description"}`` with the documented status codes, and ``batch``
-answers HTTP 200 with empty sections as ``[]``. It also imitates the leaky-bucket rate limit and lets tests
-inject failures.
+numbers, ``crm.item.*`` answers camelCase for deals (entityTypeId 2) and new invoices (31), errors are
+``{"error", "error_description"}`` with the documented status codes, and ``batch`` answers HTTP 200 with empty
+sections as ``[]``. It imitates both limits, the leaky-bucket request rate (503 ``QUERY_LIMIT_EXCEEDED``) and
+the per-method operating time (429 ``OPERATION_TIME_LIMIT``), can add latency, records write-backs and lets
+tests inject failures.
 
     with Bitrix24Sandbox() as portal:
         requests.post(portal.webhook_url + "crm.deal.get", json={"id": 1001})
@@ -12,25 +14,39 @@ inject failures.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
+import math
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from local.bitrix24_sandbox_protocol import encode_json, parse_command_query, parse_query, split_command
+from local.bitrix24_sandbox_protocol import (
+    encode_json,
+    parse_command_query,
+    parse_query,
+    split_command,
+    uf_name_from_camel,
+    uf_name_to_camel,
+)
 from local.seed import (
     COMPANIES,
     DEALS,
+    MY_COMPANY,
     PRODUCTS,
     REQUISITES,
+    SMART_INVOICES,
     WEBHOOK_CODE,
     WEBHOOK_USER_ID,
     Company,
@@ -38,6 +54,7 @@ from local.seed import (
     Product,
     ProductRow,
     Requisite,
+    SmartInvoice,
 )
 
 PORTAL_TZ = timezone(timedelta(hours=3))
@@ -47,6 +64,13 @@ CATALOG_IBLOCK_ID = 23
 OPERATING_WINDOW_SECONDS = 600
 ENTITY_TYPE_DEAL = 2
 ENTITY_TYPE_COMPANY = 4
+ENTITY_TYPE_OLD_INVOICE = 5
+ENTITY_TYPE_SMART_INVOICE = 31
+OWNER_TYPE_DEAL = "D"
+OWNER_TYPE_SMART_INVOICE = "SI"
+OPERATION_TIME_LIMIT = "OPERATION_TIME_LIMIT"
+OPERATION_TIME_LIMIT_DESCRIPTION = "Method is blocked due to operation time limit."
+SMART_INVOICE_TIMELINE_TYPES = frozenset({"smart_invoice", "dynamic_31"})
 
 # Catalog VAT rates as a Russian portal ships them (catalog.vat.list): id → rate, None meaning "without VAT".
 VAT_IDS: dict[int, Decimal | None] = {
@@ -63,13 +87,61 @@ _BASE_DATE = datetime(2025, 3, 3, 10, 0, tzinfo=PORTAL_TZ)
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One row of ``crm.status.list``: a deal or invoice stage of one funnel."""
+
+    entity_id: str  # DEAL_STAGE, DEAL_STAGE_1, SMART_INVOICE_STAGE_1
+    status_id: str  # the stage ID the entities carry: WON, C1:WON, DT31_1:N
+    name: str
+    sort: int
+    semantics: str | None  # "S" success, "F" failure, None in progress (stageSemanticId "P")
+    category_id: int
+
+    @property
+    def semantic_id(self) -> str:
+        return self.semantics or "P"
+
+
+# The stages the seed uses. Invoice stage DT31_1:S counts as success here, as the seed's invoice 501 says.
+STAGES: tuple[Stage, ...] = (
+    Stage("DEAL_STAGE", "NEW", "Новая", 10, None, 0),
+    Stage("DEAL_STAGE", "PREPARATION", "Подготовка документов", 20, None, 0),
+    Stage("DEAL_STAGE", "WON", "Сделка успешна", 60, "S", 0),
+    Stage("DEAL_STAGE", "LOSE", "Сделка провалена", 70, "F", 0),
+    Stage("DEAL_STAGE_1", "C1:NEW", "Новая", 10, None, 1),
+    Stage("DEAL_STAGE_1", "C1:UC_INVOICE", "Выставлен счёт", 20, None, 1),
+    Stage("DEAL_STAGE_1", "C1:WON", "Сделка успешна", 60, "S", 1),
+    Stage("DEAL_STAGE_1", "C1:LOSE", "Сделка провалена", 70, "F", 1),
+    Stage("SMART_INVOICE_STAGE_1", "DT31_1:N", "Новый", 10, None, 1),
+    Stage("SMART_INVOICE_STAGE_1", "DT31_1:S", "Отправлен клиенту", 20, "S", 1),
+    Stage("SMART_INVOICE_STAGE_1", "DT31_1:P", "Оплачен", 30, "S", 1),
+    Stage("SMART_INVOICE_STAGE_1", "DT31_1:D", "Не оплачен", 40, "F", 1),
+)
+
+
+def deal_stage_entity(category_id: int) -> str:
+    return "DEAL_STAGE" if category_id == 0 else f"DEAL_STAGE_{category_id}"
+
+
+def smart_invoice_stage_entity(category_id: int) -> str:
+    return f"SMART_INVOICE_STAGE_{category_id}"
+
+
+@dataclass(frozen=True)
 class RequestLogEntry:
-    """One HTTP request the sandbox answered."""
+    """One HTTP request the sandbox answered.
+
+    Equality compares the first four fields only, so tests can write ``RequestLogEntry("batch", (...), 200)``.
+    """
 
     method: str  # the REST method called, lower-case ("batch", "crm.deal.get"); "" when the path had none
     batch_methods: tuple[str, ...]  # for "batch": the commands' methods, in order; otherwise ()
     status: int  # the HTTP status answered
     http_method: str = "POST"
+    error: str = field(default="", compare=False)  # the answer's "error" code as text, "" on success
+    batch_errors: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # (command key, error code)
+    params: dict[str, Any] = field(default_factory=dict, compare=False)  # the decoded request parameters
+    started_at: float = field(default=0.0, compare=False)  # unix seconds the request arrived (before latency)
 
 
 @dataclass(frozen=True)
@@ -78,6 +150,23 @@ class TimelineComment:
     entity_type: str  # as sent, e.g. "deal"
     entity_id: int
     comment: str
+
+
+@dataclass(frozen=True)
+class DealUpdate:
+    """One ``crm.deal.update`` call that reached an existing deal; ``fields`` exactly as sent."""
+
+    deal_id: int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ItemUpdate:
+    """One ``crm.item.update`` call that reached an existing item; ``fields`` exactly as sent."""
+
+    entity_type_id: int
+    item_id: int
+    fields: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -92,6 +181,8 @@ class _MethodResult:
     result: Any
     total: int | None = None
     next: int | None = None
+    operating: float = 0.0  # accumulated operating seconds of the method, for the answer's time block
+    operating_reset_at: int | None = None  # None: the window from now
 
 
 class RestError(Exception):
@@ -107,8 +198,21 @@ class RestError(Exception):
         return {"error": self.error, "error_description": self.description}
 
 
+class OperatingLimitError(RestError):
+    """429 ``OPERATION_TIME_LIMIT``: the method is blocked until ``reset_at`` (unix seconds)."""
+
+    def __init__(self, reset_at: int, operating: float) -> None:
+        super().__init__(429, OPERATION_TIME_LIMIT, OPERATION_TIME_LIMIT_DESCRIPTION)
+        self.reset_at = reset_at
+        self.operating = operating
+
+
 def _not_found() -> RestError:
     return RestError(400, "", "Not found")
+
+
+def _item_not_found() -> RestError:
+    return RestError(400, "NOT_FOUND", "Element not found")
 
 
 class LeakyBucket:
@@ -129,6 +233,67 @@ class LeakyBucket:
             return False
         self._level += 1
         return True
+
+
+class OperatingMeter:
+    """Bitrix24's per-method operating-time limit (reference §3.2) over a rolling window.
+
+    Each call of a method is charged seconds at the moment it runs; a charge counts while it is younger than the
+    window. Once a method's live charges add up to more than the limit, it is blocked until enough of the oldest
+    charges have aged out to bring the sum back within the limit. :meth:`block` adds a manual block.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._charges: dict[str, deque[tuple[float, float]]] = {}
+        self._blocks: dict[str, float] = {}
+
+    def now(self) -> float:
+        return self._clock()
+
+    def _live(self, method: str, window: float, now: float) -> list[tuple[float, float]]:
+        charges = self._charges.get(method)
+        if charges is None:
+            return []
+        while charges and charges[0][0] + window <= now:
+            charges.popleft()
+        return list(charges)
+
+    def charge(self, method: str, seconds: float) -> None:
+        if seconds > 0:
+            self._charges.setdefault(method, deque()).append((self._clock(), seconds))
+
+    def used(self, method: str, window: float) -> float:
+        return math.fsum(cost for _, cost in self._live(method, window, self._clock()))
+
+    def block(self, method: str, until: float) -> None:
+        self._blocks[method] = max(until, self._blocks.get(method, until))
+
+    def blocked_until(self, method: str, limit: float | None, window: float) -> float | None:
+        """The moment ``method`` unblocks, or ``None`` when it may run now."""
+        now = self._clock()
+        until: float | None = None
+        manual = self._blocks.get(method)
+        if manual is not None:
+            if manual > now:
+                until = manual
+            else:
+                del self._blocks[method]
+        if limit is not None:
+            charges = self._live(method, window, now)
+            costs = [cost for _, cost in charges]
+            if math.fsum(costs) > limit:
+                for index, (stamp, _) in enumerate(charges):
+                    if math.fsum(costs[index + 1 :]) <= limit:
+                        until = max(until or stamp + window, stamp + window)
+                        break
+        return until
+
+    def reset_at(self, method: str, window: float) -> float:
+        """When the method's counter is back to zero: its newest live charge plus the window (or now plus it)."""
+        now = self._clock()
+        charges = self._live(method, window, now)
+        return (charges[-1][0] if charges else now) + window
 
 
 # ---- value helpers ----------------------------------------------------------------------------------------
@@ -184,16 +349,24 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _time_block(start: float, finish: float, processing: float | None = None) -> dict[str, Any]:
+def _time_block(
+    start: float,
+    finish: float,
+    *,
+    operating: float = 0.0,
+    operating_reset_at: int | None = None,
+) -> dict[str, Any]:
     return {
         "start": start,
         "finish": finish,
         "duration": finish - start,
-        "processing": finish - start if processing is None else processing,
+        "processing": finish - start,
         "date_start": _iso(datetime.fromtimestamp(start, PORTAL_TZ)),
         "date_finish": _iso(datetime.fromtimestamp(finish, PORTAL_TZ)),
-        "operating_reset_at": int(start) + OPERATING_WINDOW_SECONDS,
-        "operating": 0,
+        "operating_reset_at": (
+            int(start) + OPERATING_WINDOW_SECONDS if operating_reset_at is None else operating_reset_at
+        ),
+        "operating": operating,
     }
 
 
@@ -204,12 +377,32 @@ def _vat_id(rate: Decimal | None) -> int | None:
     return None
 
 
-# ---- filtering lists (crm.requisite.list, catalog.product.list) -----------------------------------------
+def _fields_param(params: Mapping[str, Any]) -> dict[str, Any]:
+    fields = params.get("fields")  # lower-case only, as the crm methods read it
+    if not isinstance(fields, dict):
+        raise RestError(400, "", "Parameter 'fields' must be array.")
+    return fields
+
+
+# ---- filtering lists (crm.*.list, catalog.product.list) -------------------------------------------------
 
 _FILTER_KEY_RE = re.compile(r"^(>=|<=|!=|!@|=|!|>|<|@)?(.+)$")
 
 
-def _comparable(value: Any, numeric: bool) -> Any:
+def _parse_moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=PORTAL_TZ)
+
+
+def _comparable(value: Any, numeric: bool, dated: bool = False) -> Any:
+    if dated:
+        return None if value is None or value == "" else _parse_moment(value)
     if numeric:
         try:
             return Decimal(str(value).strip())
@@ -218,20 +411,28 @@ def _comparable(value: Any, numeric: bool) -> Any:
     return "" if value is None else str(value)
 
 
-def _matches(row: Mapping[str, Any], key: str, wanted: Any, numeric_fields: frozenset[str]) -> bool:
+def _matches(
+    row: Mapping[str, Any],
+    key: str,
+    wanted: Any,
+    numeric_fields: frozenset[str],
+    date_fields: frozenset[str] = frozenset(),
+    known_fields: frozenset[str] | None = None,
+) -> bool:
     match = _FILTER_KEY_RE.match(key)
-    if match is None or match.group(2) not in row:
+    known = frozenset(row) if known_fields is None else known_fields
+    if match is None or match.group(2) not in known:
         raise RestError(400, "", f"Unknown field definition `{key}`")
     operator, field_name = match.group(1) or "=", match.group(2)
-    numeric = field_name in numeric_fields
-    actual = _comparable(row[field_name], numeric)
+    numeric, dated = field_name in numeric_fields, field_name in date_fields
+    actual = _comparable(row.get(field_name), numeric, dated)
     if operator in {"@", "!@"} or isinstance(wanted, list):
         options = wanted if isinstance(wanted, list) else [wanted]
-        found = actual in {_comparable(option, numeric) for option in options}
+        found = actual in {_comparable(option, numeric, dated) for option in options}
         return not found if operator.startswith("!") else found
-    expected = _comparable(wanted, numeric)
+    expected = _comparable(wanted, numeric, dated)
     if expected is None or actual is None:
-        return False
+        return operator in {"!", "!="} and (expected is None) != (actual is None)
     comparisons: dict[str, Callable[[Any, Any], bool]] = {
         "=": lambda a, b: bool(a == b),
         "!": lambda a, b: bool(a != b),
@@ -244,10 +445,10 @@ def _matches(row: Mapping[str, Any], key: str, wanted: Any, numeric_fields: froz
     return comparisons[operator](actual, expected)
 
 
-def _sort_key(value: Any, numeric: bool) -> tuple[int, Any]:
-    comparable = _comparable(value, numeric)
+def _sort_key(value: Any, numeric: bool, dated: bool = False) -> tuple[int, Any]:
+    comparable = _comparable(value, numeric, dated)
     if comparable is None:
-        return (0, Decimal(0) if numeric else "")
+        return (0, 0)
     return (1, comparable)
 
 
@@ -261,6 +462,26 @@ def _select_list(select: Any) -> list[str]:
     return []
 
 
+def _select_row(
+    row: Mapping[str, Any], fields: list[str], always: tuple[str, ...], uf_prefix: str | None
+) -> dict[str, Any]:
+    """Keep the selected keys: names, ``*`` (every field, user fields too unless ``uf_prefix`` says which keys
+    are user fields, as ``crm.deal.list`` does) and patterns such as ``UF_*`` or ``ufCrm*``."""
+
+    def wanted(key: str) -> bool:
+        if key in always or key in fields:
+            return True
+        for pattern in fields:
+            if pattern == "*":
+                if uf_prefix is None or not key.startswith(uf_prefix):
+                    return True
+            elif "*" in pattern and fnmatchcase(key, pattern):
+                return True
+        return False
+
+    return {key: value for key, value in row.items() if wanted(key)}
+
+
 def _list_rows(
     rows: list[dict[str, Any]],
     params: Mapping[str, Any],
@@ -269,6 +490,8 @@ def _list_rows(
     numeric_fields: frozenset[str],
     always_selected: tuple[str, ...],
     filter_value: Any = None,
+    date_fields: frozenset[str] = frozenset(),
+    uf_prefix: str | None = None,
 ) -> _MethodResult:
     """Filter, order, page and select like a Bitrix24 list method (50 per page, ``start=-1`` skips total)."""
     filters = _param(params, "filter") if filter_value is None else filter_value
@@ -276,15 +499,18 @@ def _list_rows(
         filters = {}
     if not isinstance(filters, dict):
         raise RestError(400, "", "Parameter 'filter' must be array.")
-    selected = [row for row in rows if all(_matches(row, k, v, numeric_fields) for k, v in filters.items())]
+    known = frozenset(key for row in rows for key in row)
+    selected = [
+        row for row in rows if all(_matches(row, k, v, numeric_fields, date_fields, known) for k, v in filters.items())
+    ]
 
     order = _param(params, "order")
     if isinstance(order, dict) and order:
         for field_name, direction in reversed(list(order.items())):
-            if selected and field_name not in selected[0]:
+            if field_name not in known:
                 continue
-            numeric = field_name in numeric_fields
-            keys = {id(row): _sort_key(row[field_name], numeric) for row in selected}
+            numeric, dated = field_name in numeric_fields, field_name in date_fields
+            keys = {id(row): _sort_key(row.get(field_name), numeric, dated) for row in selected}
             selected.sort(key=lambda row: keys[id(row)], reverse=str(direction).upper() == "DESC")
     else:
         selected.sort(key=lambda row: int(row[id_field]))
@@ -293,13 +519,35 @@ def _list_rows(
     count_total = start != -1
     start = max(start, 0)
     page = selected[start : start + PAGE_SIZE]
-    fields = _select_list(_param(params, "select"))
-    if fields and "*" not in fields:
-        keep = [*always_selected, *fields]
-        page = [{k: v for k, v in row.items() if k in keep} for row in page]
+    fields = _select_list(_param(params, "select")) or ["*"]
+    page = [_select_row(row, fields, always_selected, uf_prefix) for row in page]
     total = len(selected) if count_total else None
     has_next = count_total and start + PAGE_SIZE < len(selected)
     return _MethodResult(page, total=total, next=start + PAGE_SIZE if has_next else None)
+
+
+_DEAL_NUMERIC_FIELDS = frozenset(
+    {"ID", "CATEGORY_ID", "COMPANY_ID", "OPPORTUNITY", "TAX_VALUE", "PROBABILITY", "ASSIGNED_BY_ID"}
+)
+_DEAL_DATE_FIELDS = frozenset({"DATE_CREATE", "DATE_MODIFY", "BEGINDATE", "CLOSEDATE", "MOVED_TIME"})
+_ITEM_NUMERIC_FIELDS = frozenset(
+    {
+        "id",
+        "categoryId",
+        "companyId",
+        "opportunity",
+        "taxValue",
+        "mycompanyId",
+        "parentId2",
+        "assignedById",
+        "entityTypeId",
+    }
+)
+_ITEM_DATE_FIELDS = frozenset({"createdTime", "updatedTime", "movedTime", "begindate", "closedate"})
+_PRODUCT_ROW_NUMERIC_FIELDS = frozenset(
+    {"id", "ownerId", "productId", "price", "quantity", "taxRate", "discountRate", "sort", "type", "storeId"}
+)
+_STATUS_NUMERIC_FIELDS = frozenset({"ID", "SORT", "CATEGORY_ID"})
 
 
 # ---- the sandbox ------------------------------------------------------------------------------------------
@@ -308,7 +556,14 @@ Handler = Callable[[dict[str, Any]], _MethodResult]
 
 
 class Bitrix24Sandbox:
-    """An HTTP server imitating one Bitrix24 portal's incoming webhook (see the module docstring)."""
+    """An HTTP server imitating one Bitrix24 portal's incoming webhook (see the module docstring).
+
+    Operating limit: ``operating_cost_seconds`` maps a method (lower-case; ``"*"`` for any other) to the seconds
+    each call of it is charged (default 0.0). With ``operating_limit_seconds`` set, a method whose charges within
+    ``operating_window_seconds`` add up to more than the limit answers 429 until they age out. The clock is
+    ``clock`` (unix seconds). ``latency_seconds`` delays every HTTP answer. ``deal_user_fields`` and
+    ``invoice_user_fields`` name the portal's ``UF_CRM_*`` fields; ``None`` accepts any ``UF_CRM_*`` name.
+    """
 
     def __init__(
         self,
@@ -317,29 +572,59 @@ class Bitrix24Sandbox:
         companies: Iterable[Company] = COMPANIES,
         requisites: Iterable[Requisite] = REQUISITES,
         products: Iterable[Product] = PRODUCTS,
+        smart_invoices: Iterable[SmartInvoice] = SMART_INVOICES,
         host: str = "127.0.0.1",
         port: int = 0,
         drain_per_second: float = 2.0,
         burst: int = 50,
+        latency_seconds: float = 0.0,
+        operating_limit_seconds: float | None = None,
+        operating_cost_seconds: Mapping[str, float] | None = None,
+        operating_window_seconds: float = OPERATING_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.time,
+        deal_user_fields: Iterable[str] | None = None,
+        invoice_user_fields: Iterable[str] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._deals: dict[int, Deal] = {deal.id: deal for deal in deals}
         self._modified: dict[int, datetime] = {deal_id: _BASE_DATE for deal_id in self._deals}
+        self._deal_uf: dict[int, dict[str, Any]] = {}
+        self._invoices: dict[int, SmartInvoice] = {invoice.id: invoice for invoice in smart_invoices}
+        self._invoice_modified: dict[int, datetime] = {invoice_id: _BASE_DATE for invoice_id in self._invoices}
+        self._invoice_uf: dict[int, dict[str, Any]] = {}
+        self._deal_user_fields = None if deal_user_fields is None else frozenset(deal_user_fields)
+        self._invoice_user_fields = None if invoice_user_fields is None else frozenset(invoice_user_fields)
         self._companies: dict[int, Company] = {company.id: company for company in companies}
         self._requisites: dict[int, Requisite] = {requisite.id: requisite for requisite in requisites}
         self._products: dict[int, Product] = {product.id: product for product in products}
         self._host = host
         self._port = port
         self._bucket = LeakyBucket(drain_per_second, burst)
+        self._operating = OperatingMeter(clock)
+        self.latency_seconds = latency_seconds
+        self.operating_limit_seconds = operating_limit_seconds
+        self.operating_window_seconds = operating_window_seconds
+        self.operating_cost_seconds: dict[str, float] = {
+            method.lower(): cost for method, cost in (operating_cost_seconds or {}).items()
+        }
         self._failures: list[_Failure] = []
         self._request_log: list[RequestLogEntry] = []
         self._comments: list[TimelineComment] = []
+        self._deal_updates: list[DealUpdate] = []
+        self._item_updates: list[ItemUpdate] = []
         self._next_comment_id = 1
         self._server: _SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._handlers: dict[str, Handler] = {
             "crm.deal.get": self._deal_get,
+            "crm.deal.list": self._deal_list,
+            "crm.deal.update": self._deal_update,
             "crm.deal.productrows.get": self._deal_productrows_get,
+            "crm.item.get": self._item_get,
+            "crm.item.list": self._item_list,
+            "crm.item.update": self._item_update,
+            "crm.item.productrow.list": self._item_productrow_list,
+            "crm.status.list": self._status_list,
             "crm.requisite.link.get": self._requisite_link_get,
             "crm.requisite.list": self._requisite_list,
             "crm.requisite.get": self._requisite_get,
@@ -411,11 +696,39 @@ class Bitrix24Sandbox:
         with self._lock:
             return list(self._comments)
 
+    @property
+    def deal_updates(self) -> list[DealUpdate]:
+        """``crm.deal.update`` calls that reached an existing deal, oldest first."""
+        with self._lock:
+            return list(self._deal_updates)
+
+    @property
+    def item_updates(self) -> list[ItemUpdate]:
+        """``crm.item.update`` calls that reached an existing deal or invoice, oldest first."""
+        with self._lock:
+            return list(self._item_updates)
+
     def set_deal(self, deal: Deal) -> None:
-        """Insert or replace a deal; its DATE_MODIFY moves to now."""
+        """Insert or replace a deal; its DATE_MODIFY moves to now. User-field values set earlier stay."""
         with self._lock:
             self._deals[deal.id] = deal
             self._modified[deal.id] = datetime.now(PORTAL_TZ)
+
+    def set_smart_invoice(self, invoice: SmartInvoice) -> None:
+        """Insert or replace a new invoice; its updatedTime moves to now. User-field values set earlier stay."""
+        with self._lock:
+            self._invoices[invoice.id] = invoice
+            self._invoice_modified[invoice.id] = datetime.now(PORTAL_TZ)
+
+    def deal_user_field_values(self, deal_id: int) -> dict[str, Any]:
+        """The ``UF_CRM_*`` values stored on a deal (by ``crm.deal.update`` / ``crm.item.update``)."""
+        with self._lock:
+            return dict(self._deal_uf.get(deal_id, {}))
+
+    def invoice_user_field_values(self, invoice_id: int) -> dict[str, Any]:
+        """The ``UF_CRM_*`` values stored on a new invoice (by ``crm.item.update``)."""
+        with self._lock:
+            return dict(self._invoice_uf.get(invoice_id, {}))
 
     def fail_next(
         self,
@@ -428,10 +741,24 @@ class Bitrix24Sandbox:
         with self._lock:
             self._failures.extend(_Failure(status, error, description) for _ in range(count))
 
+    def block_method(self, method: str, seconds: float) -> None:
+        """Block ``method`` (direct or inside a batch) with 429 OPERATION_TIME_LIMIT until now + ``seconds``."""
+        with self._lock:
+            self._operating.block(method.lower(), self._operating.now() + seconds)
+
+    def operating_seconds(self, method: str) -> float:
+        """The operating seconds ``method`` has accumulated within the current window."""
+        with self._lock:
+            return self._operating.used(method.lower(), self.operating_window_seconds)
+
     # -- HTTP entry point -----------------------------------------------------------------------------------
 
     def handle(self, http_method: str, target: str, content_type: str, body: bytes) -> tuple[int, str]:
         """Answer one HTTP request: returns the status and the JSON text."""
+        arrived = time.time()
+        delay = self.latency_seconds
+        if delay > 0:
+            time.sleep(delay)  # outside the lock: concurrent requests wait side by side, as over a network
         started = time.time()
         parts = urlsplit(target)
         segments = [unquote(s) for s in parts.path.split("/")]
@@ -454,7 +781,18 @@ class Bitrix24Sandbox:
                 status, payload = self._answer(segments, method, params, early_error, started)
             except Exception as exc:  # a sandbox bug: answer like the portal's generic failure, keep serving
                 status, payload = 500, {"error": "INTERNAL_SERVER_ERROR", "error_description": repr(exc)}
-            self._request_log.append(RequestLogEntry(method, batch_methods, status, http_method))
+            self._request_log.append(
+                RequestLogEntry(
+                    method,
+                    batch_methods,
+                    status,
+                    http_method,
+                    error="" if status < 400 else str(payload.get("error", "")),
+                    batch_errors=_batch_error_codes(payload) if method == "batch" else (),
+                    params=copy.deepcopy(params),
+                    started_at=arrived,
+                )
+            )
         return status, encode_json(payload)
 
     def _answer(
@@ -477,7 +815,10 @@ class Bitrix24Sandbox:
         try:
             if early_error is not None:
                 raise early_error
-            outcome = self._batch(params) if method == "batch" else self._call(method, params)
+            outcome = self._batch(params) if method == "batch" else self._invoke(method, params)
+        except OperatingLimitError as exc:
+            timing = _time_block(started, time.time(), operating=exc.operating, operating_reset_at=exc.reset_at)
+            return exc.status, {**exc.body(), "time": timing}
         except RestError as exc:
             return exc.status, exc.body()
         payload: dict[str, Any] = {"result": outcome.result}
@@ -485,8 +826,14 @@ class Bitrix24Sandbox:
             payload["next"] = outcome.next
         if outcome.total is not None:
             payload["total"] = outcome.total
-        payload["time"] = _time_block(started, time.time())
+        payload["time"] = self._timing(started, outcome)
         return 200, payload
+
+    def _timing(self, started: float, outcome: _MethodResult) -> dict[str, Any]:
+        reset_at = outcome.operating_reset_at
+        if reset_at is None:
+            reset_at = math.ceil(self._operating.now() + self.operating_window_seconds)
+        return _time_block(started, time.time(), operating=outcome.operating, operating_reset_at=reset_at)
 
     @staticmethod
     def _read_params(query: str, content_type: str, body: bytes) -> dict[str, Any]:
@@ -506,11 +853,26 @@ class Bitrix24Sandbox:
             params.update(parse_query(text))
         return params
 
-    def _call(self, method: str, params: dict[str, Any]) -> _MethodResult:
+    def _operating_cost(self, method: str) -> float:
+        costs = self.operating_cost_seconds
+        return float(costs.get(method, costs.get("*", 0.0)))
+
+    def _invoke(self, method: str, params: dict[str, Any]) -> _MethodResult:
+        """Run one method (direct or inside a batch) under the operating limit, then charge its cost."""
+        window = self.operating_window_seconds
+        blocked = self._operating.blocked_until(method, self.operating_limit_seconds, window)
+        if blocked is not None:
+            raise OperatingLimitError(math.ceil(blocked), self._operating.used(method, window))
         handler = self._handlers.get(method)
         if handler is None:
             raise RestError(400, "ERROR_METHOD_NOT_FOUND", "Method not found!")
-        return handler(params)
+        try:
+            outcome = handler(params)
+        finally:
+            self._operating.charge(method, self._operating_cost(method))
+        outcome.operating = self._operating.used(method, window)
+        outcome.operating_reset_at = math.ceil(self._operating.reset_at(method, window))
+        return outcome
 
     # -- batch ----------------------------------------------------------------------------------------------
 
@@ -528,13 +890,16 @@ class Bitrix24Sandbox:
         totals: dict[str, Any] = {}
         nexts: dict[str, Any] = {}
         times: dict[str, Any] = {}
+        blocked_until: list[int] = []
         sections = {"result": results, "result_total": totals, "result_next": nexts}
         for key, method, query in parsed:
             started = time.time()
             try:
-                outcome = self._call(method, parse_command_query(query, sections))
+                outcome = self._invoke(method, parse_command_query(query, sections))
             except RestError as exc:
                 errors[key] = exc.body()
+                if isinstance(exc, OperatingLimitError):
+                    blocked_until.append(exc.reset_at)
                 if halt:
                     break
                 continue
@@ -543,8 +908,9 @@ class Bitrix24Sandbox:
                 totals[key] = outcome.total
             if outcome.next is not None:
                 nexts[key] = outcome.next
-            times[key] = _time_block(started, time.time())
+            times[key] = self._timing(started, outcome)
         # PHP encodes an empty array as [], so every empty section is a JSON list, not an object.
+        # The batch call itself is never charged; a blocked command's unblock time shows in the batch's time.
         return _MethodResult(
             {
                 "result": results or [],
@@ -552,7 +918,8 @@ class Bitrix24Sandbox:
                 "result_total": totals or [],
                 "result_next": nexts or [],
                 "result_time": times or [],
-            }
+            },
+            operating_reset_at=max(blocked_until) if blocked_until else None,
         )
 
     # -- crm.deal.* -----------------------------------------------------------------------------------------
@@ -564,70 +931,110 @@ class Bitrix24Sandbox:
         return deal
 
     def _deal_get(self, params: dict[str, Any]) -> _MethodResult:
-        deal = self._find_deal(params, "ID is not defined or invalid.")
+        return _MethodResult(self._deal_row(self._find_deal(params, "ID is not defined or invalid.")))
+
+    def _deal_row(self, deal: Deal) -> dict[str, Any]:
         modified = _iso(self._modified.get(deal.id, _BASE_DATE))
         closed = deal.stage_semantic_id in {"S", "F"}
         probability = {"S": "100", "F": "0"}.get(deal.stage_semantic_id, "50")
-        return _MethodResult(
-            {
-                "ID": str(deal.id),
-                "TITLE": deal.title,
-                "TYPE_ID": "SALE",
-                "STAGE_ID": deal.stage_id,
-                "PROBABILITY": probability,
-                "CURRENCY_ID": deal.currency_id,
-                "OPPORTUNITY": _money_text(deal.opportunity),
-                "IS_MANUAL_OPPORTUNITY": _yn(deal.is_manual_opportunity),
-                "TAX_VALUE": _money_text(deal.tax_value),
-                "LEAD_ID": None,
-                "COMPANY_ID": str(deal.company_id),
-                "CONTACT_ID": None,
-                "QUOTE_ID": None,
-                "BEGINDATE": _iso(_BASE_DATE.replace(hour=3)),
-                "CLOSEDATE": _iso(_BASE_DATE.replace(hour=3) + timedelta(days=7)),
-                "ASSIGNED_BY_ID": "1",
-                "CREATED_BY_ID": "1",
-                "MODIFY_BY_ID": "1",
-                "DATE_CREATE": _iso(_BASE_DATE),
-                "DATE_MODIFY": modified,
-                "OPENED": "Y",
-                "CLOSED": _yn(closed),
-                "COMMENTS": "",
-                "ADDITIONAL_INFO": None,
-                "LOCATION_ID": None,
-                "CATEGORY_ID": str(deal.category_id),
-                "STAGE_SEMANTIC_ID": deal.stage_semantic_id,
-                "IS_NEW": "N",
-                "IS_RECURRING": "N",
-                "IS_RETURN_CUSTOMER": "N",
-                "IS_REPEATED_APPROACH": "N",
-                "SOURCE_ID": "WEB",
-                "SOURCE_DESCRIPTION": None,
-                "ORIGINATOR_ID": None,
-                "ORIGIN_ID": None,
-                "MOVED_BY_ID": "1",
-                "MOVED_TIME": modified,
-                "LAST_ACTIVITY_TIME": modified,
-                "UTM_SOURCE": None,
-                "UTM_MEDIUM": None,
-                "UTM_CAMPAIGN": None,
-                "UTM_CONTENT": None,
-                "UTM_TERM": None,
-                "LAST_ACTIVITY_BY": "1",
-            }
+        row: dict[str, Any] = {
+            "ID": str(deal.id),
+            "TITLE": deal.title,
+            "TYPE_ID": "SALE",
+            "STAGE_ID": deal.stage_id,
+            "PROBABILITY": probability,
+            "CURRENCY_ID": deal.currency_id,
+            "OPPORTUNITY": _money_text(deal.opportunity),
+            "IS_MANUAL_OPPORTUNITY": _yn(deal.is_manual_opportunity),
+            "TAX_VALUE": _money_text(deal.tax_value),
+            "LEAD_ID": None,
+            "COMPANY_ID": str(deal.company_id),
+            "CONTACT_ID": None,
+            "QUOTE_ID": None,
+            "BEGINDATE": _iso(_BASE_DATE.replace(hour=3)),
+            "CLOSEDATE": _iso(_BASE_DATE.replace(hour=3) + timedelta(days=7)),
+            "ASSIGNED_BY_ID": "1",
+            "CREATED_BY_ID": "1",
+            "MODIFY_BY_ID": "1",
+            "DATE_CREATE": _iso(_BASE_DATE),
+            "DATE_MODIFY": modified,
+            "OPENED": "Y",
+            "CLOSED": _yn(closed),
+            "COMMENTS": "",
+            "ADDITIONAL_INFO": None,
+            "LOCATION_ID": None,
+            "CATEGORY_ID": str(deal.category_id),
+            "STAGE_SEMANTIC_ID": deal.stage_semantic_id,
+            "IS_NEW": "N",
+            "IS_RECURRING": "N",
+            "IS_RETURN_CUSTOMER": "N",
+            "IS_REPEATED_APPROACH": "N",
+            "SOURCE_ID": "WEB",
+            "SOURCE_DESCRIPTION": None,
+            "ORIGINATOR_ID": None,
+            "ORIGIN_ID": None,
+            "MOVED_BY_ID": "1",
+            "MOVED_TIME": modified,
+            "LAST_ACTIVITY_TIME": modified,
+            "UTM_SOURCE": None,
+            "UTM_MEDIUM": None,
+            "UTM_CAMPAIGN": None,
+            "UTM_CONTENT": None,
+            "UTM_TERM": None,
+            "LAST_ACTIVITY_BY": "1",
+        }
+        row.update(_user_field_values(self._deal_user_fields, self._deal_uf.get(deal.id, {})))
+        return row
+
+    def _deal_list(self, params: dict[str, Any]) -> _MethodResult:
+        return _list_rows(
+            [self._deal_row(deal) for deal in self._deals.values()],
+            params,
+            id_field="ID",
+            numeric_fields=_DEAL_NUMERIC_FIELDS,
+            date_fields=_DEAL_DATE_FIELDS,
+            always_selected=("ID",),
+            uf_prefix="UF_",
         )
+
+    def _deal_update(self, params: dict[str, Any]) -> _MethodResult:
+        deal = self._find_deal(params, "ID is not defined or invalid.")
+        fields = _fields_param(params)
+        standard = {"title": fields.get("TITLE"), "stage_id": fields.get("STAGE_ID")}
+        user_fields = {key: value for key, value in fields.items() if key.startswith("UF_")}
+        self._apply_deal_fields(deal, standard, user_fields)
+        self._deal_updates.append(DealUpdate(deal.id, copy.deepcopy(fields)))
+        return _MethodResult(True)
+
+    def _apply_deal_fields(self, deal: Deal, standard: Mapping[str, Any], user_fields: Mapping[str, Any]) -> None:
+        """Store what the portal would keep; unknown names (a misspelled UF field too) are silently dropped."""
+        changed = deal
+        title = standard.get("title")
+        if isinstance(title, str) and title.strip():
+            changed = _replace_deal(changed, title=title)
+        stage = _find_stage(standard.get("stage_id"), deal_stage_entity(deal.category_id))
+        if stage is not None:
+            changed = _replace_deal(changed, stage_id=stage.status_id, stage_semantic_id=stage.semantic_id)
+        self._deals[deal.id] = changed
+        stored = self._deal_uf.setdefault(deal.id, {})
+        for name, value in user_fields.items():
+            if _user_field_exists(self._deal_user_fields, name):
+                stored[name] = copy.deepcopy(value)
+        self._modified[deal.id] = datetime.now(PORTAL_TZ)
 
     def _deal_productrows_get(self, params: dict[str, Any]) -> _MethodResult:
         deal = self._find_deal(params, "The parameter id is invalid or not defined.")
-        return _MethodResult([self._product_row(deal, row, index) for index, row in enumerate(deal.rows)])
+        return _MethodResult(
+            [self._product_row(deal.id, OWNER_TYPE_DEAL, row, index) for index, row in enumerate(deal.rows)]
+        )
 
-    def _product_row(self, deal: Deal, row: ProductRow, index: int) -> dict[str, Any]:
+    def _product_row(self, owner_id: int, owner_type: str, row: ProductRow, index: int) -> dict[str, Any]:
         rates = product_row_prices(row)
         product = self._products.get(row.product_id)
         return {
             "ID": str(row.id),
-            "OWNER_ID": str(deal.id),
-            "OWNER_TYPE": "D",
+            "OWNER_ID": str(owner_id),
+            "OWNER_TYPE": owner_type,
             "PRODUCT_ID": row.product_id,
             "PRODUCT_NAME": row.product_name,
             "ORIGINAL_PRODUCT_NAME": product.name if product is not None else row.product_name,
@@ -652,21 +1059,237 @@ class Bitrix24Sandbox:
             "STORE_ID": 0,
         }
 
+    # -- crm.item.* -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _entity_type(params: Mapping[str, Any]) -> int:
+        entity_type_id = _as_int(_param(params, "entityTypeId"))
+        if entity_type_id in {ENTITY_TYPE_DEAL, ENTITY_TYPE_SMART_INVOICE}:
+            return int(entity_type_id)
+        if entity_type_id == ENTITY_TYPE_OLD_INVOICE:
+            raise RestError(400, "ENTITY_TYPE_NOT_SUPPORTED", "Entity type `Invoice` is not supported")
+        if entity_type_id in {1, 3, 4, 7}:
+            raise RestError(400, "ENTITY_TYPE_NOT_SUPPORTED", "This sandbox serves deals (2) and invoices (31)")
+        raise RestError(400, "NOT_FOUND", "Smart process not found")
+
+    def _item_get(self, params: dict[str, Any]) -> _MethodResult:
+        entity_type_id = self._entity_type(params)
+        original = _truthy(_param(params, "useOriginalUfNames"))
+        item_id = _as_int(_param(params, "id"))
+        if entity_type_id == ENTITY_TYPE_DEAL:
+            deal = self._deals.get(item_id) if item_id is not None else None
+            if deal is None:
+                raise _item_not_found()
+            return _MethodResult({"item": self._deal_item(deal, original)})
+        invoice = self._invoices.get(item_id) if item_id is not None else None
+        if invoice is None:
+            raise _item_not_found()
+        return _MethodResult({"item": self._invoice_item(invoice, original)})
+
+    def _item_list(self, params: dict[str, Any]) -> _MethodResult:
+        entity_type_id = self._entity_type(params)
+        original = _truthy(_param(params, "useOriginalUfNames"))
+        if entity_type_id == ENTITY_TYPE_DEAL:
+            rows = [self._deal_item(deal, original) for deal in self._deals.values()]
+        else:
+            rows = [self._invoice_item(invoice, original) for invoice in self._invoices.values()]
+        listed = _list_rows(
+            rows,
+            params,
+            id_field="id",
+            numeric_fields=_ITEM_NUMERIC_FIELDS,
+            date_fields=_ITEM_DATE_FIELDS,
+            always_selected=("id",),
+        )
+        return _MethodResult({"items": listed.result}, total=listed.total, next=listed.next)
+
+    def _item_update(self, params: dict[str, Any]) -> _MethodResult:
+        entity_type_id = self._entity_type(params)
+        item_id = _as_int(_param(params, "id"))
+        fields = _fields_param(params)
+        user_fields: dict[str, Any] = {}
+        for key, value in fields.items():
+            name = key if key.startswith("UF_") else uf_name_from_camel(key, entity_type_id)
+            if name is not None:
+                user_fields[name] = value
+        original = _truthy(_param(params, "useOriginalUfNames"))
+        if entity_type_id == ENTITY_TYPE_DEAL:
+            deal = self._deals.get(item_id) if item_id is not None else None
+            if deal is None:
+                raise _item_not_found()
+            standard = {"title": fields.get("title"), "stage_id": fields.get("stageId")}
+            self._apply_deal_fields(deal, standard, user_fields)
+            item = self._deal_item(self._deals[deal.id], original)
+        else:
+            invoice = self._invoices.get(item_id) if item_id is not None else None
+            if invoice is None:
+                raise _item_not_found()
+            self._apply_invoice_fields(invoice, fields, user_fields)
+            item = self._invoice_item(self._invoices[invoice.id], original)
+        self._item_updates.append(ItemUpdate(entity_type_id, int(item["id"]), copy.deepcopy(fields)))
+        return _MethodResult({"item": item})
+
+    def _apply_invoice_fields(
+        self, invoice: SmartInvoice, fields: Mapping[str, Any], user_fields: Mapping[str, Any]
+    ) -> None:
+        changed = invoice
+        title, number = fields.get("title"), fields.get("accountNumber")
+        if isinstance(title, str) and title.strip():
+            changed = _replace_invoice(changed, title=title)
+        if isinstance(number, str):
+            changed = _replace_invoice(changed, account_number=number)
+        stage = _find_stage(fields.get("stageId"), smart_invoice_stage_entity(invoice.category_id))
+        if stage is not None:
+            changed = _replace_invoice(changed, stage_id=stage.status_id, stage_semantic_id=stage.semantic_id)
+        self._invoices[invoice.id] = changed
+        stored = self._invoice_uf.setdefault(invoice.id, {})
+        for name, value in user_fields.items():
+            if _user_field_exists(self._invoice_user_fields, name):
+                stored[name] = copy.deepcopy(value)
+        self._invoice_modified[invoice.id] = datetime.now(PORTAL_TZ)
+
+    def _deal_item(self, deal: Deal, original_uf_names: bool) -> dict[str, Any]:
+        """A deal as ``crm.item.get``/``crm.item.list`` answer it (entityTypeId 2): camelCase, typed values."""
+        modified = _iso(self._modified.get(deal.id, _BASE_DATE))
+        item: dict[str, Any] = {
+            "id": deal.id,
+            "title": deal.title,
+            "typeId": "SALE",
+            "stageId": deal.stage_id,
+            "stageSemanticId": deal.stage_semantic_id,
+            "categoryId": deal.category_id,
+            "probability": {"S": 100, "F": 0}.get(deal.stage_semantic_id, 50),
+            "currencyId": deal.currency_id,
+            "opportunity": _money(deal.opportunity),
+            "isManualOpportunity": _yn(deal.is_manual_opportunity),
+            "taxValue": _money(deal.tax_value),
+            "companyId": deal.company_id,
+            "contactId": None,
+            "contactIds": [],
+            "quoteId": None,
+            "begindate": _iso(_BASE_DATE.replace(hour=3)),
+            "closedate": _iso(_BASE_DATE.replace(hour=3) + timedelta(days=7)),
+            "opened": "Y",
+            "closed": _yn(deal.stage_semantic_id in {"S", "F"}),
+            "comments": "",
+            "assignedById": 1,
+            "createdBy": 1,
+            "updatedBy": 1,
+            "movedBy": 1,
+            "createdTime": _iso(_BASE_DATE),
+            "updatedTime": modified,
+            "movedTime": modified,
+            "sourceId": "WEB",
+            "sourceDescription": None,
+            "leadId": None,
+            "observers": [],
+            "entityTypeId": ENTITY_TYPE_DEAL,
+        }
+        values = _user_field_values(self._deal_user_fields, self._deal_uf.get(deal.id, {}))
+        item.update(_item_user_fields(values, ENTITY_TYPE_DEAL, original_uf_names))
+        return item
+
+    def _invoice_item(self, invoice: SmartInvoice, original_uf_names: bool) -> dict[str, Any]:
+        """A new invoice as ``crm.item.get``/``crm.item.list`` answer it (entityTypeId 31, reference §2.6)."""
+        modified = _iso(self._invoice_modified.get(invoice.id, _BASE_DATE))
+        item: dict[str, Any] = {
+            "id": invoice.id,
+            "xmlId": None,
+            "title": invoice.title,
+            "createdBy": 1,
+            "updatedBy": 1,
+            "movedBy": 1,
+            "createdTime": _iso(_BASE_DATE),
+            "updatedTime": modified,
+            "movedTime": modified,
+            "categoryId": invoice.category_id,
+            "opened": "Y",
+            "stageId": invoice.stage_id,
+            "previousStageId": "",
+            "begindate": _iso(_BASE_DATE.replace(hour=3)),
+            "closedate": _iso(_BASE_DATE.replace(hour=3) + timedelta(days=10)),
+            "companyId": invoice.company_id,
+            "contactId": None,
+            "opportunity": _money(invoice.opportunity),
+            "isManualOpportunity": _yn(invoice.is_manual_opportunity),
+            "taxValue": _money(invoice.tax_value),
+            "currencyId": invoice.currency_id,
+            "mycompanyId": MY_COMPANY.id,
+            "sourceId": None,
+            "sourceDescription": None,
+            "webformId": None,
+            "assignedById": 1,
+            "accountNumber": invoice.account_number,
+            "comments": "",
+            "locationId": None,
+            "stageSemanticId": invoice.stage_semantic_id,
+            "lastActivityBy": 1,
+            "lastActivityTime": modified,
+            "parentId2": invoice.parent_deal_id,
+            "parentId7": None,
+            "contactIds": [],
+            "observers": [],
+            "entityTypeId": ENTITY_TYPE_SMART_INVOICE,
+        }
+        values = _user_field_values(self._invoice_user_fields, self._invoice_uf.get(invoice.id, {}))
+        item.update(_item_user_fields(values, ENTITY_TYPE_SMART_INVOICE, original_uf_names))
+        return item
+
+    def _item_productrow_list(self, params: dict[str, Any]) -> _MethodResult:
+        filters = _param(params, "filter")
+        if not isinstance(filters, dict) or "=ownerType" not in filters or "=ownerId" not in filters:
+            raise RestError(400, "", "The filter must contain =ownerType and =ownerId")
+        rows = [
+            _camel_product_row(self._product_row(deal.id, OWNER_TYPE_DEAL, row, index))
+            for deal in self._deals.values()
+            for index, row in enumerate(deal.rows)
+        ]
+        rows += [
+            _camel_product_row(self._product_row(invoice.id, OWNER_TYPE_SMART_INVOICE, row, index))
+            for invoice in self._invoices.values()
+            for index, row in enumerate(invoice.rows)
+        ]
+        listed = _list_rows(
+            rows,
+            params,
+            id_field="id",
+            numeric_fields=_PRODUCT_ROW_NUMERIC_FIELDS,
+            always_selected=("id",),
+            filter_value=filters,
+        )
+        return _MethodResult({"productRows": listed.result}, total=listed.total, next=listed.next)
+
+    # -- stages ---------------------------------------------------------------------------------------------
+
+    def _status_list(self, params: dict[str, Any]) -> _MethodResult:
+        rows = [_status_row(index, stage) for index, stage in enumerate(STAGES, start=1)]
+        return _list_rows(
+            rows,
+            params,
+            id_field="ID",
+            numeric_fields=_STATUS_NUMERIC_FIELDS,
+            always_selected=("ID",),
+        )
+
     # -- requisites and companies ---------------------------------------------------------------------------
 
     def _requisite_link_get(self, params: dict[str, Any]) -> _MethodResult:
         entity_type_id = _required_id(params, "entityTypeId", "entityTypeId is not defined or invalid.")
         entity_id = _required_id(params, "entityId", "entityId is not defined or invalid.")
-        deal = self._deals.get(entity_id) if entity_type_id == ENTITY_TYPE_DEAL else None
-        if deal is None or deal.requisite_id is None:
+        owner: Deal | SmartInvoice | None = None
+        if entity_type_id == ENTITY_TYPE_DEAL:
+            owner = self._deals.get(entity_id)
+        elif entity_type_id == ENTITY_TYPE_SMART_INVOICE:
+            owner = self._invoices.get(entity_id)
+        if owner is None or owner.requisite_id is None:
             raise _not_found()
         return _MethodResult(
             {
                 "ENTITY_TYPE_ID": entity_type_id,
                 "ENTITY_ID": entity_id,
-                "REQUISITE_ID": str(deal.requisite_id),
+                "REQUISITE_ID": str(owner.requisite_id),
                 "BANK_DETAIL_ID": "0",
-                "MC_REQUISITE_ID": str(deal.my_company_requisite_id),
+                "MC_REQUISITE_ID": str(owner.my_company_requisite_id),
                 "MC_BANK_DETAIL_ID": "0",
             }
         )
@@ -736,9 +1359,7 @@ class Bitrix24Sandbox:
     # -- timeline -------------------------------------------------------------------------------------------
 
     def _timeline_comment_add(self, params: dict[str, Any]) -> _MethodResult:
-        fields = params.get("fields")  # lower-case only, since crm 23.100.0
-        if not isinstance(fields, dict):
-            raise RestError(400, "", "Parameter 'fields' must be array.")
+        fields = _fields_param(params)  # lower-case only, since crm 23.100.0
         entity_id = _as_int(fields.get("ENTITY_ID"))
         entity_type = fields.get("ENTITY_TYPE")
         comment = fields.get("COMMENT")
@@ -748,12 +1369,108 @@ class Bitrix24Sandbox:
             raise RestError(400, "", "ENTITY_TYPE is not defined or invalid.")
         if not isinstance(comment, str) or not comment.strip():
             raise RestError(400, "", "COMMENT is not defined or empty.")
-        if entity_type.lower() == "deal" and entity_id not in self._deals:
+        kind = entity_type.strip().lower()
+        if kind == "deal" and entity_id not in self._deals:
+            raise _not_found()
+        if kind in SMART_INVOICE_TIMELINE_TYPES and entity_id not in self._invoices:
             raise _not_found()
         comment_id = self._next_comment_id
         self._next_comment_id += 1
         self._comments.append(TimelineComment(comment_id, entity_type, entity_id, comment))
         return _MethodResult(comment_id)
+
+
+# ---- entity helpers ---------------------------------------------------------------------------------------
+
+
+def _replace_deal(deal: Deal, **changes: Any) -> Deal:
+    return dataclasses.replace(deal, **changes)
+
+
+def _replace_invoice(invoice: SmartInvoice, **changes: Any) -> SmartInvoice:
+    return dataclasses.replace(invoice, **changes)
+
+
+def _find_stage(stage_id: Any, entity_id: str) -> Stage | None:
+    for stage in STAGES:
+        if stage.entity_id == entity_id and stage.status_id == stage_id:
+            return stage
+    return None
+
+
+def _user_field_exists(defined: frozenset[str] | None, name: str) -> bool:
+    return name.startswith("UF_CRM_") if defined is None else name in defined
+
+
+def _user_field_values(defined: frozenset[str] | None, stored: Mapping[str, Any]) -> dict[str, Any]:
+    """What a read shows: every defined field (None when unset), or, with no definitions, the ones set."""
+    if defined is None:
+        return dict(stored)
+    return {name: stored.get(name) for name in sorted(defined)}
+
+
+def _item_user_fields(values: Mapping[str, Any], entity_type_id: int, original: bool) -> dict[str, Any]:
+    if original:
+        return dict(values)
+    return {uf_name_to_camel(name, entity_type_id): value for name, value in values.items()}
+
+
+def _status_row(index: int, stage: Stage) -> dict[str, Any]:
+    return {
+        "ID": str(index),
+        "ENTITY_ID": stage.entity_id,
+        "STATUS_ID": stage.status_id,
+        "NAME": stage.name,
+        "NAME_INIT": stage.name,
+        "SORT": str(stage.sort),
+        "SYSTEM": _yn(stage.semantics is not None or stage.sort == 10),
+        "CATEGORY_ID": str(stage.category_id),
+        "SEMANTICS": stage.semantics,
+    }
+
+
+_CAMEL_PRODUCT_ROW_KEYS = {
+    "ID": "id",
+    "OWNER_ID": "ownerId",
+    "OWNER_TYPE": "ownerType",
+    "PRODUCT_ID": "productId",
+    "PRODUCT_NAME": "productName",
+    "PRICE": "price",
+    "PRICE_ACCOUNT": "priceAccount",
+    "PRICE_EXCLUSIVE": "priceExclusive",
+    "PRICE_NETTO": "priceNetto",
+    "PRICE_BRUTTO": "priceBrutto",
+    "QUANTITY": "quantity",
+    "DISCOUNT_TYPE_ID": "discountTypeId",
+    "DISCOUNT_RATE": "discountRate",
+    "DISCOUNT_SUM": "discountSum",
+    "TAX_RATE": "taxRate",
+    "TAX_INCLUDED": "taxIncluded",
+    "CUSTOMIZED": "customized",
+    "MEASURE_CODE": "measureCode",
+    "MEASURE_NAME": "measureName",
+    "SORT": "sort",
+    "XML_ID": "xmlId",
+    "TYPE": "type",
+    "STORE_ID": "storeId",
+}
+
+
+def _camel_product_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``crm.deal.productrows.get`` row in ``crm.item.productrow.list`` shape: camelCase, every figure a number."""
+    camel = {new: row[old] for old, new in _CAMEL_PRODUCT_ROW_KEYS.items()}
+    camel["id"] = int(row["ID"])
+    camel["ownerId"] = int(row["OWNER_ID"])
+    camel["priceAccount"] = Decimal(row["PRICE_ACCOUNT"])
+    return camel
+
+
+def _batch_error_codes(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    result = payload.get("result")
+    errors = result.get("result_error") if isinstance(result, dict) else None
+    if not isinstance(errors, dict):
+        return ()
+    return tuple((str(key), str(value.get("error", ""))) for key, value in errors.items() if isinstance(value, dict))
 
 
 # ---- row builders -----------------------------------------------------------------------------------------

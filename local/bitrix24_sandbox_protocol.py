@@ -192,3 +192,39 @@ def encode_json(value: Any) -> str:
     out: list[str] = []
     _encode(value, out)
     return "".join(out)
+
+
+# ---- user-field names -----------------------------------------------------------------------------------
+
+_SMART_INVOICE_UF_PREFIX = "UF_CRM_SMART_INVOICE_"
+_CAMEL_SMART_INVOICE_PREFIX = "ufCrmSmartInvoice"
+_ENTITY_TYPE_SMART_INVOICE = 31
+_UPPER_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _camel_parts(rest: str) -> str:
+    return "".join(part.capitalize() if part[:1].isalpha() else part.lower() for part in rest.split("_") if part)
+
+
+def uf_name_to_camel(name: str, entity_type_id: int) -> str:
+    """How ``crm.item.*`` spells a user field: ``UF_CRM_1725365197310`` → ``ufCrm_1725365197310``,
+    ``UF_CRM_INVOICE_NO`` → ``ufCrmInvoiceNo``, and for invoices ``UF_CRM_SMART_INVOICE_1669960460`` →
+    ``ufCrmSmartInvoice1669960460``. A name that is not ``UF_CRM_…`` is returned unchanged."""
+    if entity_type_id == _ENTITY_TYPE_SMART_INVOICE and name.startswith(_SMART_INVOICE_UF_PREFIX):
+        return _CAMEL_SMART_INVOICE_PREFIX + _camel_parts(name.removeprefix(_SMART_INVOICE_UF_PREFIX))
+    if not name.startswith("UF_CRM_"):
+        return name
+    rest = name.removeprefix("UF_CRM_")
+    separator = "_" if rest[:1].isdigit() else ""
+    return "ufCrm" + separator + _camel_parts(rest)
+
+
+def uf_name_from_camel(name: str, entity_type_id: int) -> str | None:
+    """The inverse of :func:`uf_name_to_camel`; ``None`` when ``name`` is not a ``ufCrm…`` name."""
+    if entity_type_id == _ENTITY_TYPE_SMART_INVOICE and name.startswith(_CAMEL_SMART_INVOICE_PREFIX):
+        rest = name.removeprefix(_CAMEL_SMART_INVOICE_PREFIX)
+        return _SMART_INVOICE_UF_PREFIX + _UPPER_RE.sub("_", rest).upper() if rest else None
+    if not name.startswith("ufCrm"):
+        return None
+    rest = name.removeprefix("ufCrm").lstrip("_")
+    return "UF_CRM_" + _UPPER_RE.sub("_", rest).upper() if rest else None

@@ -524,3 +524,87 @@ ONEC_BASE = OnecBase(
     ),
     currencies=(OnecCurrency(ref_key=RUB_KEY, code="643", description="руб.", full_name="Российский рубль"),),
 )
+
+
+# ---- new invoices (smart invoices, entityTypeId 31) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmartInvoice:
+    """A new-style invoice (``crm.item.*`` with ``entityTypeId=31``); stages are ``DT31_<category>:<code>``."""
+
+    id: int
+    title: str
+    stage_id: str
+    stage_semantic_id: str  # P in progress, S success, F failure
+    category_id: int
+    company_id: int
+    opportunity: Decimal
+    tax_value: Decimal
+    rows: tuple[ProductRow, ...]
+    currency_id: str = "RUB"
+    is_manual_opportunity: bool = False
+    requisite_id: int | None = None  # the client requisite linked to the invoice (crm.requisite.link.get)
+    my_company_requisite_id: int = 1
+    parent_deal_id: int | None = None  # parentId2: the deal the invoice was made from
+    account_number: str = ""  # accountNumber: the invoice number
+    expected_outcome: str = ""  # what the bridge must end with: created / skipped / rejected
+    expected_reason: str = ""  # a fragment of the rejection text
+
+
+SMART_INVOICE_CATEGORY_ID = 1
+SMART_INVOICE_STAGE_NEW = "DT31_1:N"
+SMART_INVOICE_STAGE_SENT = "DT31_1:S"
+
+SMART_INVOICES: tuple[SmartInvoice, ...] = (
+    SmartInvoice(
+        id=501,
+        title="Счёт по сделке 1002",
+        stage_id=SMART_INVOICE_STAGE_SENT,
+        stage_semantic_id="S",
+        category_id=SMART_INVOICE_CATEGORY_ID,
+        company_id=12,
+        requisite_id=23,
+        parent_deal_id=1002,
+        account_number="СЧ-501",
+        rows=(
+            ProductRow(
+                id=6001,
+                product_id=101,
+                product_name="Ноутбук ProBook 450 G10",
+                price=D("122000.00"),
+                quantity=D("1"),
+                tax_rate=D("22"),
+                tax_included=True,
+            ),
+        ),
+        # 122000.00, VAT 22 % included: 122000 * 22 / 122 = 22000.00
+        opportunity=D("122000.00"),
+        tax_value=D("22000.00"),
+        expected_outcome="created",
+    ),
+    SmartInvoice(
+        id=502,
+        title="Счёт на консультации",
+        stage_id=SMART_INVOICE_STAGE_NEW,
+        stage_semantic_id="P",
+        category_id=SMART_INVOICE_CATEGORY_ID,
+        company_id=11,
+        requisite_id=21,
+        rows=(
+            ProductRow(
+                id=6002,
+                product_id=104,
+                product_name="Консультация, час",
+                price=D("1500.00"),
+                quantity=D("2"),
+                tax_rate=None,
+                tax_included=True,
+            ),
+        ),
+        # 2 × 1500.00 without VAT
+        opportunity=D("3000.00"),
+        tax_value=D("0.00"),
+        expected_outcome="skipped",
+    ),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,9 +14,23 @@ from typing import Any
 import pytest
 import requests
 
-from local.bitrix24_sandbox import Bitrix24Sandbox, LeakyBucket, RequestLogEntry, TimelineComment
-from local.bitrix24_sandbox_protocol import build_query, nest_pairs, parse_query, substitute_references
-from local.seed import DEALS, REQUISITES, WEBHOOK_CODE, WEBHOOK_USER_ID, Requisite
+from local.bitrix24_sandbox import (
+    Bitrix24Sandbox,
+    DealUpdate,
+    ItemUpdate,
+    LeakyBucket,
+    RequestLogEntry,
+    TimelineComment,
+)
+from local.bitrix24_sandbox_protocol import (
+    build_query,
+    nest_pairs,
+    parse_query,
+    substitute_references,
+    uf_name_from_camel,
+    uf_name_to_camel,
+)
+from local.seed import DEALS, REQUISITES, SMART_INVOICES, WEBHOOK_CODE, WEBHOOK_USER_ID, Requisite
 
 TIMEOUT = 5
 
@@ -514,3 +529,541 @@ def test_references_resolve_nested_paths_and_missing_values() -> None:
     assert substitute_references("$result[list][5][ID]", sections) == ""
     assert substitute_references("$result[nothing][ID]", sections) == ""
     assert substitute_references("$result[flag]", sections) == "1"
+
+
+# ---- operating (resource-time) limit ----------------------------------------------------------------------
+
+T0 = 1_000_000.0
+
+
+class FakeClock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_operating_is_reported_and_off_by_default(sandbox: Bitrix24Sandbox) -> None:
+    before = int(time.time())
+    timing = call(sandbox, "crm.deal.get", {"id": 1001}).json()["time"]
+    assert timing["operating"] == 0
+    assert before + 600 <= timing["operating_reset_at"] <= int(time.time()) + 601
+    for _ in range(5):
+        assert call(sandbox, "crm.deal.get", {"id": 1001}).status_code == 200
+
+
+def test_operating_limit_blocks_only_the_method_over_it() -> None:
+    clock = FakeClock()
+    costs = {"crm.deal.get": 1.0}
+    with Bitrix24Sandbox(operating_limit_seconds=1.5, operating_cost_seconds=costs, clock=clock) as portal:
+        first = call(portal, "crm.deal.get", {"id": 1001}).json()["time"]
+        clock.now += 10
+        second = call(portal, "crm.deal.get", {"id": 1001}).json()["time"]
+        blocked = call(portal, "crm.deal.get", {"id": 1001})
+        other = call(portal, "crm.company.get", {"id": 11})
+        assert (first["operating"], first["operating_reset_at"]) == (1.0, T0 + 600)
+        assert (second["operating"], second["operating_reset_at"]) == (2.0, T0 + 610)
+        assert blocked.status_code == 429
+        body = blocked.json()
+        assert body["error"] == "OPERATION_TIME_LIMIT"
+        assert body["error_description"] == "Method is blocked due to operation time limit."
+        assert body["time"]["operating_reset_at"] == T0 + 600  # the first charge ages out, 1.0 <= 1.5
+        assert body["time"]["operating"] == 2.0
+        assert other.status_code == 200
+        assert other.json()["time"]["operating"] == 0
+        assert portal.operating_seconds("crm.deal.get") == 2.0  # a blocked call is not charged
+        log = portal.request_log
+        assert [entry.status for entry in log] == [200, 200, 429, 200]
+        assert log[2].error == "OPERATION_TIME_LIMIT"
+
+        clock.now = T0 + 599
+        assert call(portal, "crm.deal.get", {"id": 1001}).status_code == 429
+        clock.now = T0 + 600
+        assert call(portal, "crm.deal.get", {"id": 1001}).status_code == 200
+
+
+def test_operating_window_is_configurable() -> None:
+    clock = FakeClock()
+    with Bitrix24Sandbox(
+        operating_limit_seconds=0.5,
+        operating_cost_seconds={"*": 1.0},
+        operating_window_seconds=60,
+        clock=clock,
+    ) as portal:
+        assert call(portal, "crm.requisite.get", {"id": 1}).status_code == 200
+        blocked = call(portal, "crm.requisite.get", {"id": 1})
+        assert blocked.status_code == 429
+        assert blocked.json()["time"]["operating_reset_at"] == T0 + 60
+        clock.now += 60
+        assert call(portal, "crm.requisite.get", {"id": 1}).status_code == 200
+
+
+def test_operating_limit_inside_a_batch_charges_commands_not_the_batch() -> None:
+    clock = FakeClock()
+    costs = {"crm.deal.get": 1.0, "batch": 100.0}
+    with Bitrix24Sandbox(operating_limit_seconds=1.5, operating_cost_seconds=costs, clock=clock) as portal:
+        cmd = {
+            "a": "crm.deal.get?id=1001",
+            "b": "crm.deal.get?id=1002",
+            "c": "crm.deal.get?id=1003",
+            "d": "crm.company.get?id=11",
+        }
+        response = call(portal, "batch", {"halt": 0, "cmd": cmd})
+        assert response.status_code == 200
+        body = response.json()
+        batch = body["result"]
+        assert list(batch["result"]) == ["a", "b", "d"]
+        assert batch["result_error"] == {
+            "c": {
+                "error": "OPERATION_TIME_LIMIT",
+                "error_description": "Method is blocked due to operation time limit.",
+            }
+        }
+        assert batch["result_time"]["a"]["operating"] == 1.0
+        assert batch["result_time"]["b"]["operating"] == 2.0
+        assert batch["result_time"]["d"]["operating"] == 0
+        assert body["time"]["operating_reset_at"] == T0 + 600
+        assert body["time"]["operating"] == 0
+        assert portal.operating_seconds("batch") == 0
+        assert portal.request_log[-1].batch_errors == (("c", "OPERATION_TIME_LIMIT"),)
+
+        assert call(portal, "crm.deal.get", {"id": 1001}).status_code == 429  # direct calls share the meter
+        second = call(portal, "batch", {"cmd": {"x": "crm.company.get?id=12"}})
+        assert second.status_code == 200  # the batch itself is never blocked
+        assert second.json()["result"]["result_error"] == []
+
+
+def test_block_method_direct_and_in_batch() -> None:
+    clock = FakeClock()
+    with Bitrix24Sandbox(clock=clock) as portal:
+        portal.block_method("crm.item.get", 30.5)
+        direct = call(portal, "crm.item.get", {"entityTypeId": 31, "id": 501})
+        assert direct.status_code == 429
+        assert direct.json()["error"] == "OPERATION_TIME_LIMIT"
+        assert direct.json()["time"]["operating_reset_at"] == math.ceil(T0 + 30.5)
+        batch = call(
+            portal, "batch", {"cmd": {"item": "crm.item.get?entityTypeId=31&id=501", "deal": "crm.deal.get?id=1001"}}
+        ).json()
+        assert batch["result"]["result_error"]["item"]["error"] == "OPERATION_TIME_LIMIT"
+        assert list(batch["result"]["result"]) == ["deal"]
+        assert batch["time"]["operating_reset_at"] == math.ceil(T0 + 30.5)
+        clock.now += 30.5
+        assert call(portal, "crm.item.get", {"entityTypeId": 31, "id": 501}).status_code == 200
+
+
+def test_block_method_with_the_real_clock_expires(sandbox: Bitrix24Sandbox) -> None:
+    sandbox.block_method("CRM.DEAL.GET", 0.2)
+    blocked = call(sandbox, "crm.deal.get", {"id": 1001})
+    assert blocked.status_code == 429
+    assert blocked.json()["time"]["operating_reset_at"] >= time.time()
+    time.sleep(0.25)
+    assert call(sandbox, "crm.deal.get", {"id": 1001}).status_code == 200
+
+
+# ---- latency ----------------------------------------------------------------------------------------------
+
+
+def test_latency_delays_each_request_and_is_settable() -> None:
+    with Bitrix24Sandbox(latency_seconds=0.2) as portal:
+        started = time.monotonic()
+        assert call(portal, "crm.deal.get", {"id": 1001}).status_code == 200
+        assert time.monotonic() - started >= 0.2
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = list(pool.map(lambda _: call(portal, "crm.deal.get", {"id": 1001}).status_code, range(4)))
+        assert statuses == [200] * 4
+        assert time.monotonic() - started < 0.75  # waited side by side, not one after another
+
+        portal.latency_seconds = 0.0
+        started = time.monotonic()
+        call(portal, "batch", {"cmd": {"a": "crm.deal.get?id=1001", "b": "crm.deal.get?id=1002"}})
+        assert time.monotonic() - started < 0.2
+        assert len(portal.request_log) == 6
+
+
+# ---- new invoices: crm.item.get ---------------------------------------------------------------------------
+
+
+def test_item_get_smart_invoice_shape(sandbox: Bitrix24Sandbox) -> None:
+    body = exact(call(sandbox, "crm.item.get", {"entityTypeId": 31, "id": 501}))
+    item = body["result"]["item"]
+    assert item["id"] == 501
+    assert item["title"] == SMART_INVOICES[0].title
+    assert item["accountNumber"] == "СЧ-501"
+    assert (item["stageId"], item["stageSemanticId"], item["categoryId"]) == ("DT31_1:S", "S", 1)
+    assert item["opportunity"] == Decimal("122000")
+    assert item["taxValue"] == Decimal("22000")
+    assert item["isManualOpportunity"] == "N"
+    assert item["currencyId"] == "RUB"
+    assert item["companyId"] == 12
+    assert item["contactIds"] == []
+    assert item["mycompanyId"] == 1
+    assert item["parentId2"] == 1002
+    assert item["assignedById"] == 1
+    assert item["entityTypeId"] == 31
+    assert "xmlId" in item
+    for key in ("begindate", "closedate", "updatedTime"):
+        assert item[key].endswith("+03:00")
+    assert {"operating", "operating_reset_at"} <= set(body["time"])
+
+    other = call(sandbox, "crm.item.get", {"entityTypeId": "31", "id": "502"}).json()["result"]["item"]
+    assert (other["stageId"], other["stageSemanticId"], other["parentId2"]) == ("DT31_1:N", "P", None)
+    assert isinstance(other["opportunity"], int | float)
+
+
+def test_item_get_deal_is_camel_case(sandbox: Bitrix24Sandbox) -> None:
+    item = exact(call(sandbox, "crm.item.get", {"entityTypeId": 2, "id": 1002}))["result"]["item"]
+    assert item["id"] == 1002
+    assert (item["stageId"], item["stageSemanticId"], item["categoryId"]) == ("C1:WON", "S", 1)
+    assert item["opportunity"] == Decimal("53751.25")
+    assert item["taxValue"] == 0
+    assert item["companyId"] == 12
+    assert item["isManualOpportunity"] == "N"
+    assert item["currencyId"] == "RUB"
+    assert item["updatedTime"].endswith("+03:00")
+    assert item["title"] == "Пусконаладка и консультации"
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"entityTypeId": 31, "id": 999}, "NOT_FOUND"),
+        ({"entityTypeId": 2, "id": 999}, "NOT_FOUND"),
+        ({"entityTypeId": 5, "id": 1}, "ENTITY_TYPE_NOT_SUPPORTED"),
+    ],
+)
+def test_item_get_errors(sandbox: Bitrix24Sandbox, params: dict[str, Any], error: str) -> None:
+    response = call(sandbox, "crm.item.get", params)
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    if error == "NOT_FOUND":
+        assert response.json() == {"error": "NOT_FOUND", "error_description": "Element not found"}
+
+
+def test_set_smart_invoice_changes_what_is_served(sandbox: Bitrix24Sandbox) -> None:
+    changed = dataclasses.replace(SMART_INVOICES[1], stage_id="DT31_1:P", stage_semantic_id="S")
+    sandbox.set_smart_invoice(changed)
+    item = call(sandbox, "crm.item.get", {"entityTypeId": 31, "id": 502}).json()["result"]["item"]
+    assert (item["stageId"], item["stageSemanticId"]) == ("DT31_1:P", "S")
+    assert item["updatedTime"] != "2025-03-03T10:00:00+03:00"
+
+
+# ---- crm.item.productrow.list -----------------------------------------------------------------------------
+
+PRODUCT_ROW_KEYS = {
+    "id", "ownerId", "ownerType", "productId", "productName", "price", "priceAccount", "priceExclusive",
+    "priceNetto", "priceBrutto", "quantity", "discountTypeId", "discountRate", "discountSum", "taxRate",
+    "taxIncluded", "customized", "measureCode", "measureName", "sort", "xmlId", "type", "storeId",
+}  # fmt: skip
+
+
+def test_item_productrow_list_for_a_smart_invoice(sandbox: Bitrix24Sandbox) -> None:
+    body = exact(call(sandbox, "crm.item.productrow.list", {"filter": {"=ownerType": "SI", "=ownerId": 501}}))
+    assert body["total"] == 1
+    (row,) = body["result"]["productRows"]
+    assert set(row) == PRODUCT_ROW_KEYS
+    assert (row["id"], row["ownerId"], row["ownerType"], row["productId"]) == (6001, 501, "SI", 101)
+    assert row["price"] == Decimal("122000")
+    assert row["priceAccount"] == Decimal("122000")
+    assert row["priceExclusive"] == Decimal("100000")
+    assert row["priceBrutto"] == Decimal("122000")
+    assert (row["taxRate"], row["taxIncluded"], row["quantity"]) == (22, "Y", 1)
+
+    rows = exact(call(sandbox, "crm.item.productrow.list", {"filter": {"=ownerType": "SI", "=ownerId": 502}}))
+    assert rows["result"]["productRows"][0]["taxRate"] is None
+    assert rows["result"]["productRows"][0]["quantity"] == 2
+
+
+def test_item_productrow_list_for_a_deal_matches_the_old_method(sandbox: Bitrix24Sandbox) -> None:
+    form = requests.post(
+        sandbox.webhook_url + "crm.item.productrow.list",
+        data={"filter[=ownerType]": "D", "filter[=ownerId]": "1003"},
+        timeout=TIMEOUT,
+    )
+    rows = exact(form)["result"]["productRows"]
+    old = exact(call(sandbox, "crm.deal.productrows.get", {"id": 1003}))["result"]
+    assert [row["id"] for row in rows] == [int(row["ID"]) for row in old]
+    assert [row["priceNetto"] for row in rows] == [row["PRICE_NETTO"] for row in old]
+    assert [row["discountSum"] for row in rows] == [row["DISCOUNT_SUM"] for row in old]
+    assert all(row["ownerType"] == "D" for row in rows)
+
+
+@pytest.mark.parametrize("filters", [{"=ownerType": "SI"}, {"=ownerId": 501}, {"ownerType": "SI", "ownerId": 501}])
+def test_item_productrow_list_needs_owner_type_and_id(sandbox: Bitrix24Sandbox, filters: dict[str, Any]) -> None:
+    response = call(sandbox, "crm.item.productrow.list", {"filter": filters})
+    assert response.status_code == 400
+    assert set(response.json()) == {"error", "error_description"}
+
+
+# ---- crm.requisite.link.get for invoices ------------------------------------------------------------------
+
+
+def test_requisite_link_for_a_smart_invoice(sandbox: Bitrix24Sandbox) -> None:
+    link = call(sandbox, "crm.requisite.link.get", {"entityTypeId": 31, "entityId": 501}).json()["result"]
+    assert link == {
+        "ENTITY_TYPE_ID": 31,
+        "ENTITY_ID": 501,
+        "REQUISITE_ID": "23",
+        "BANK_DETAIL_ID": "0",
+        "MC_REQUISITE_ID": "1",
+        "MC_BANK_DETAIL_ID": "0",
+    }
+    sandbox.set_smart_invoice(dataclasses.replace(SMART_INVOICES[1], requisite_id=None))
+    for entity_id in (502, 999):
+        response = call(sandbox, "crm.requisite.link.get", {"entityTypeId": 31, "entityId": entity_id})
+        assert response.status_code == 400
+        assert response.json() == {"error": "", "error_description": "Not found"}
+
+
+# ---- crm.item.list / crm.deal.list ------------------------------------------------------------------------
+
+
+def test_item_list_pages_and_start_minus_one() -> None:
+    many = [dataclasses.replace(SMART_INVOICES[0], id=700 + i) for i in range(60)]
+    with Bitrix24Sandbox(smart_invoices=many) as portal:
+        first = call(portal, "crm.item.list", {"entityTypeId": 31}).json()
+        second = call(portal, "crm.item.list", {"entityTypeId": 31, "start": 50}).json()
+        fast = call(
+            portal,
+            "crm.item.list",
+            {"entityTypeId": 31, "start": -1, "order": {"id": "ASC"}, "filter": {">id": 740}, "select": ["id"]},
+        ).json()
+    assert (len(first["result"]["items"]), first["total"], first["next"]) == (50, 60, 50)
+    assert (len(second["result"]["items"]), second["total"]) == (10, 60)
+    assert "next" not in second
+    assert second["result"]["items"][0]["id"] == 750
+    assert "total" not in fast
+    assert "next" not in fast
+    assert fast["result"]["items"] == [{"id": 741 + i} for i in range(19)]
+
+
+def test_item_list_filters(sandbox: Bitrix24Sandbox) -> None:
+    def ids(filters: dict[str, Any], entity_type_id: int = 31) -> list[int]:
+        body = call(sandbox, "crm.item.list", {"entityTypeId": entity_type_id, "filter": filters}).json()
+        return [item["id"] for item in body["result"]["items"]]
+
+    assert ids({}) == [501, 502]
+    assert ids({"stageSemanticId": "S"}) == [501]
+    assert ids({"@stageId": ["DT31_1:N", "DT31_1:P"]}) == [502]
+    assert ids({"stageSemanticId": "S"}, entity_type_id=2) == [1001, 1002, 1003, 1005]
+    assert ids({">id": 1003, "!stageSemanticId": "S"}, entity_type_id=2) == [1004, 1006]
+    assert ids({">updatedTime": "2025-03-03T10:00:00+03:00"}) == []
+    sandbox.set_smart_invoice(SMART_INVOICES[1])
+    assert ids({">updatedTime": "2025-03-03T10:00:00+03:00"}) == [502]
+    assert ids({">updatedTime": "2025-03-03 10:00:00"}) == [502]  # naive: the portal's time zone
+    ordered = call(sandbox, "crm.item.list", {"entityTypeId": 31, "order": {"id": "DESC"}, "select": ["title"]})
+    assert ordered.json()["result"]["items"] == [
+        {"id": 502, "title": SMART_INVOICES[1].title},
+        {"id": 501, "title": SMART_INVOICES[0].title},
+    ]
+    assert call(sandbox, "crm.item.list", {"entityTypeId": 5}).json()["error"] == "ENTITY_TYPE_NOT_SUPPORTED"
+
+
+def test_deal_list_pages_filters_and_shape() -> None:
+    many = [dataclasses.replace(DEALS[0], id=2000 + i) for i in range(60)]
+    with Bitrix24Sandbox(deals=[*DEALS, *many]) as portal:
+        first = call(portal, "crm.deal.list", {"filter": {">ID": 1999}}).json()
+        fast = requests.post(
+            portal.webhook_url + "crm.deal.list",
+            data={"start": "-1", "order[ID]": "ASC", "filter[>ID]": "2049", "select[]": "STAGE_ID"},
+            timeout=TIMEOUT,
+        ).json()
+        won = call(portal, "crm.deal.list", {"filter": {"STAGE_SEMANTIC_ID": "S", "<ID": 2000}}).json()
+        stages = call(portal, "crm.deal.list", {"filter": {"@STAGE_ID": ["C1:WON", "LOSE"]}}).json()
+        portal.set_deal(DEALS[3])
+        modified = call(portal, "crm.deal.list", {"filter": {">DATE_MODIFY": "2025-03-03T10:00:00+03:00"}}).json()
+    assert (len(first["result"]), first["total"], first["next"]) == (50, 60, 50)
+    row = first["result"][0]
+    assert row["ID"] == "2000"
+    assert all(value is None or isinstance(value, str) for value in row.values())
+    assert row["OPPORTUNITY"] == "514000.00"
+    assert "total" not in fast
+    assert "next" not in fast
+    assert fast["result"] == [{"ID": str(2050 + i), "STAGE_ID": "WON"} for i in range(10)]
+    assert [row["ID"] for row in won["result"]] == ["1001", "1002", "1003", "1005"]
+    assert [row["ID"] for row in stages["result"]] == ["1002", "1006"]
+    assert [row["ID"] for row in modified["result"]] == ["1004"]
+
+
+# ---- crm.status.list --------------------------------------------------------------------------------------
+
+
+def test_status_list_by_entity(sandbox: Bitrix24Sandbox) -> None:
+    def rows(entity_id: str) -> list[dict[str, Any]]:
+        response = requests.post(
+            sandbox.webhook_url + "crm.status.list", data={"filter[ENTITY_ID]": entity_id}, timeout=TIMEOUT
+        )
+        result: list[dict[str, Any]] = response.json()["result"]
+        return result
+
+    general = rows("DEAL_STAGE")
+    assert [row["STATUS_ID"] for row in general] == ["NEW", "PREPARATION", "WON", "LOSE"]
+    assert [row["SEMANTICS"] for row in general] == [None, None, "S", "F"]
+    assert {row["CATEGORY_ID"] for row in general} == {"0"}
+    won = general[2]
+    assert set(won) >= {"ID", "ENTITY_ID", "STATUS_ID", "NAME", "SORT", "SEMANTICS", "CATEGORY_ID"}
+    assert isinstance(won["ID"], str)
+    assert isinstance(won["SORT"], str)
+    assert [row["STATUS_ID"] for row in rows("DEAL_STAGE_1")] == ["C1:NEW", "C1:UC_INVOICE", "C1:WON", "C1:LOSE"]
+    invoices = rows("SMART_INVOICE_STAGE_1")
+    assert [row["STATUS_ID"] for row in invoices] == ["DT31_1:N", "DT31_1:S", "DT31_1:P", "DT31_1:D"]
+    assert {row["CATEGORY_ID"] for row in invoices} == {"1"}
+    # every stage the seed uses is listed with the semantics the seed gives it
+    semantics = {row["STATUS_ID"]: row["SEMANTICS"] or "P" for row in general + rows("DEAL_STAGE_1") + invoices}
+    used = [(deal.stage_id, deal.stage_semantic_id) for deal in DEALS]
+    used += [(invoice.stage_id, invoice.stage_semantic_id) for invoice in SMART_INVOICES]
+    for stage_id, semantic_id in used:
+        assert semantics[stage_id] == semantic_id
+    assert rows("NO_SUCH") == []
+
+
+# ---- write-backs: crm.deal.update / crm.item.update -------------------------------------------------------
+
+
+def test_deal_update_stores_user_fields_and_ignores_unknown_keys(sandbox: Bitrix24Sandbox) -> None:
+    before = call(sandbox, "crm.deal.get", {"id": 1001}).json()["result"]
+    fields = {"UF_CRM_1725365197310": "БС-000123", "NO_SUCH_FIELD": "x", "ufCrmLowerCase": "y"}
+    response = call(sandbox, "crm.deal.update", {"id": 1001, "fields": fields})
+    assert response.status_code == 200
+    assert response.json()["result"] is True
+    after = call(sandbox, "crm.deal.get", {"id": 1001}).json()["result"]
+    assert after["UF_CRM_1725365197310"] == "БС-000123"
+    assert "NO_SUCH_FIELD" not in after
+    assert "ufCrmLowerCase" not in after
+    assert after["DATE_MODIFY"] != before["DATE_MODIFY"]
+    assert after["STAGE_ID"] == before["STAGE_ID"]
+    assert sandbox.deal_updates == [DealUpdate(1001, fields)]
+    assert sandbox.deal_user_field_values(1001) == {"UF_CRM_1725365197310": "БС-000123"}
+    item = call(sandbox, "crm.item.get", {"entityTypeId": 2, "id": 1001}).json()["result"]["item"]
+    assert item["ufCrm_1725365197310"] == "БС-000123"
+
+    form = requests.post(
+        sandbox.webhook_url + "crm.deal.update",
+        data={"id": "1003", "fields[UF_CRM_1725365197310]": "БС-000124", "fields[TITLE]": "Новое имя"},
+        timeout=TIMEOUT,
+    )
+    assert form.json()["result"] is True
+    deal = call(sandbox, "crm.deal.get", {"id": 1003}).json()["result"]
+    assert (deal["UF_CRM_1725365197310"], deal["TITLE"]) == ("БС-000124", "Новое имя")
+
+
+def test_deal_update_with_defined_user_fields_drops_misspelled_ones() -> None:
+    with Bitrix24Sandbox(deal_user_fields=["UF_CRM_INVOICE_NO", "UF_CRM_INVOICE_LINK"]) as portal:
+        assert call(portal, "crm.deal.get", {"id": 1001}).json()["result"]["UF_CRM_INVOICE_NO"] is None
+        fields = {"UF_CRM_INVOICE_N0": "typo", "UF_CRM_INVOICE_LINK": "https://1c.example/doc"}
+        assert call(portal, "crm.deal.update", {"id": 1001, "fields": fields}).json()["result"] is True
+        deal = call(portal, "crm.deal.get", {"id": 1001}).json()["result"]
+        assert deal["UF_CRM_INVOICE_NO"] is None
+        assert deal["UF_CRM_INVOICE_LINK"] == "https://1c.example/doc"
+        assert "UF_CRM_INVOICE_N0" not in deal
+        listed = call(portal, "crm.deal.list", {"filter": {"ID": 1001}}).json()["result"][0]
+        assert "UF_CRM_INVOICE_LINK" not in listed  # crm.deal.list selects user fields only when asked
+        asked = call(portal, "crm.deal.list", {"filter": {"ID": 1001}, "select": ["ID", "UF_*"]}).json()["result"]
+        assert asked == [{"ID": "1001", "UF_CRM_INVOICE_LINK": "https://1c.example/doc", "UF_CRM_INVOICE_NO": None}]
+        assert portal.deal_updates[0].fields == fields
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"id": 4242, "fields": {"UF_CRM_1": "x"}}, {"id": 1001}, {"fields": {"UF_CRM_1": "x"}}],
+)
+def test_deal_update_errors_are_not_recorded(sandbox: Bitrix24Sandbox, params: dict[str, Any]) -> None:
+    response = call(sandbox, "crm.deal.update", params)
+    assert response.status_code == 400
+    assert set(response.json()) == {"error", "error_description"}
+    assert sandbox.deal_updates == []
+
+
+def test_deal_update_moves_the_stage_within_its_funnel(sandbox: Bitrix24Sandbox) -> None:
+    call(sandbox, "crm.deal.update", {"id": 1004, "fields": {"STAGE_ID": "WON"}})
+    deal = call(sandbox, "crm.deal.get", {"id": 1004}).json()["result"]
+    assert (deal["STAGE_ID"], deal["STAGE_SEMANTIC_ID"]) == ("WON", "S")
+    call(sandbox, "crm.deal.update", {"id": 1004, "fields": {"STAGE_ID": "C1:LOSE"}})  # another funnel: ignored
+    assert call(sandbox, "crm.deal.get", {"id": 1004}).json()["result"]["STAGE_ID"] == "WON"
+
+
+def test_item_update_smart_invoice_records_and_stores(sandbox: Bitrix24Sandbox) -> None:
+    fields = {"ufCrmSmartInvoice1669960460": "БС-000125", "accountNumber": "БС-000125", "noSuchField": 1}
+    response = call(sandbox, "crm.item.update", {"entityTypeId": 31, "id": 501, "fields": fields})
+    assert response.status_code == 200
+    item = response.json()["result"]["item"]
+    assert item["accountNumber"] == "БС-000125"
+    assert item["ufCrmSmartInvoice1669960460"] == "БС-000125"
+    assert "noSuchField" not in item
+    assert sandbox.item_updates == [ItemUpdate(31, 501, fields)]
+    assert sandbox.invoice_user_field_values(501) == {"UF_CRM_SMART_INVOICE_1669960460": "БС-000125"}
+    original = call(sandbox, "crm.item.get", {"entityTypeId": 31, "id": 501, "useOriginalUfNames": "Y"}).json()
+    assert original["result"]["item"]["UF_CRM_SMART_INVOICE_1669960460"] == "БС-000125"
+    assert sandbox.deal_updates == []
+
+    deal = call(sandbox, "crm.item.update", {"entityTypeId": 2, "id": 1002, "fields": {"ufCrm_1725365197310": "z"}})
+    assert deal.json()["result"]["item"]["ufCrm_1725365197310"] == "z"
+    assert call(sandbox, "crm.deal.get", {"id": 1002}).json()["result"]["UF_CRM_1725365197310"] == "z"
+    assert sandbox.item_updates[-1] == ItemUpdate(2, 1002, {"ufCrm_1725365197310": "z"})
+
+    missing = call(sandbox, "crm.item.update", {"entityTypeId": 31, "id": 999, "fields": {"title": "x"}})
+    assert missing.json() == {"error": "NOT_FOUND", "error_description": "Element not found"}
+    assert len(sandbox.item_updates) == 2
+
+
+# ---- timeline and the request log -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entity_type", ["smart_invoice", "dynamic_31"])
+def test_timeline_comment_on_a_smart_invoice(sandbox: Bitrix24Sandbox, entity_type: str) -> None:
+    fields = {"ENTITY_ID": 501, "ENTITY_TYPE": entity_type, "COMMENT": "Счёт создан в 1С"}
+    comment_id = call(sandbox, "crm.timeline.comment.add", {"fields": fields}).json()["result"]
+    assert sandbox.timeline_comments == [TimelineComment(comment_id, entity_type, 501, "Счёт создан в 1С")]
+    missing = call(sandbox, "crm.timeline.comment.add", {"fields": {**fields, "ENTITY_ID": 999}})
+    assert missing.status_code == 400
+    assert len(sandbox.timeline_comments) == 1
+
+
+def test_request_log_keeps_params_errors_and_arrival(sandbox: Bitrix24Sandbox) -> None:
+    before = time.time()
+    call(sandbox, "crm.item.list", {"entityTypeId": 31, "start": -1})
+    call(sandbox, "crm.deal.get", {"id": 999})
+    call(sandbox, "batch", {"cmd": {"ok": "crm.deal.get?id=1001", "bad": "crm.deal.get?id=999"}})
+    listed, failed, batch = sandbox.request_log
+    assert listed == RequestLogEntry("crm.item.list", (), 200, "POST")
+    assert listed.params == {"entityTypeId": 31, "start": -1}
+    assert listed.started_at >= before
+    assert (failed.status, failed.error) == (400, "")
+    assert (batch.error, batch.batch_errors) == ("", (("bad", ""),))
+    assert batch.batch_methods == ("crm.deal.get", "crm.deal.get")
+
+
+# ---- seed and helpers -------------------------------------------------------------------------------------
+
+
+def test_smart_invoice_figures_add_up() -> None:
+    assert [invoice.id for invoice in SMART_INVOICES] == [501, 502]
+    for invoice in SMART_INVOICES:
+        total = sum((row.price * row.quantity for row in invoice.rows), Decimal(0))
+        tax = sum(
+            (
+                (row.price * row.quantity * row.tax_rate / (100 + row.tax_rate)).quantize(Decimal("0.01"))
+                for row in invoice.rows
+                if row.tax_rate is not None
+            ),
+            Decimal(0),
+        )
+        assert (total, tax) == (invoice.opportunity, invoice.tax_value)
+        assert invoice.stage_id.startswith("DT31_1:")
+
+
+@pytest.mark.parametrize(
+    ("name", "entity_type_id", "camel"),
+    [
+        ("UF_CRM_1725365197310", 2, "ufCrm_1725365197310"),
+        ("UF_CRM_INVOICE_NO", 2, "ufCrmInvoiceNo"),
+        ("UF_CRM_SMART_INVOICE_1669960460", 31, "ufCrmSmartInvoice1669960460"),
+        ("UF_CRM_SMART_INVOICE_PAID_AMOUNT", 31, "ufCrmSmartInvoicePaidAmount"),
+    ],
+)
+def test_user_field_names_round_trip(name: str, entity_type_id: int, camel: str) -> None:
+    assert uf_name_to_camel(name, entity_type_id) == camel
+    assert uf_name_from_camel(camel, entity_type_id) == name
+    assert uf_name_from_camel("title", entity_type_id) is None
