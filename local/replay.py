@@ -13,7 +13,7 @@ import requests
 from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.onec.buyer_invoice import key_marker
 from local.lambda_runtime import ROOT
-from local.seed import DEALS, PORTAL_MEMBER_ID, Deal
+from local.seed import DEALS, PORTAL_MEMBER_ID, SMART_INVOICES, Deal, SmartInvoice
 from local.stack import LocalStack
 
 WEBHOOK_EVENTS = ROOT / "events" / "webhooks"
@@ -39,8 +39,25 @@ def replay(stack: LocalStack) -> list[tuple[str, int]]:
 
 
 @dataclass(frozen=True)
+class SampleEntity:
+    kind: str  # deal / invoice
+    id: int
+    stage_id: str
+    opportunity: Decimal
+    expected_outcome: str
+    expected_reason: str
+
+    @classmethod
+    def of(cls, entity: Deal | SmartInvoice) -> SampleEntity:
+        kind = "deal" if isinstance(entity, Deal) else "invoice"
+        return cls(
+            kind, entity.id, entity.stage_id, entity.opportunity, entity.expected_outcome, entity.expected_reason
+        )
+
+
+@dataclass(frozen=True)
 class DealResult:
-    deal: Deal
+    deal: SampleEntity
     record: LedgerRecord | None
     documents: int  # drafts in 1C carrying the deal's key
     document_total: Decimal | None
@@ -85,21 +102,23 @@ def deal_results(stack: LocalStack) -> list[DealResult]:
     ledger = Ledger(stack.dynamodb, stack.resources.table_name)
     documents = stack.onec.documents()
     results = []
-    for deal in DEALS:
-        marker = key_marker(f"b24:{PORTAL_MEMBER_ID}:deal:{deal.id}")
+    samples = [SampleEntity.of(deal) for deal in DEALS] + [SampleEntity.of(invoice) for invoice in SMART_INVOICES]
+    for deal in samples:
+        marker = key_marker(f"b24:{PORTAL_MEMBER_ID}:{deal.kind}:{deal.id}")
         mine = [doc for doc in documents if marker in str(doc.get("Комментарий", ""))]
         total = Decimal(str(mine[0]["СуммаДокумента"])) if len(mine) == 1 else None
-        record = ledger.get(f"{PORTAL_MEMBER_ID}#deal#{deal.id}")
+        record = ledger.get(f"{PORTAL_MEMBER_ID}#{deal.kind}#{deal.id}")
         results.append(DealResult(deal=deal, record=record, documents=len(mine), document_total=total))
     return results
 
 
 def render_table(results: list[DealResult]) -> str:
-    header = f"{'deal':>5}  {'stage':<12} {'outcome':<9} {'ok':<3} detail"
+    header = f"{'entity':<12} {'stage':<12} {'outcome':<9} {'ok':<3} detail"
     lines = [header, "-" * len(header)]
     for result in results:
         mark = "yes" if result.as_expected else "NO"
         lines.append(
-            f"{result.deal.id:>5}  {result.deal.stage_id:<12} {result.outcome:<9} {mark:<3} {result.describe()}"
+            f"{result.deal.kind + ' ' + str(result.deal.id):<12} {result.deal.stage_id:<12} {result.outcome:<9} {mark:<3} "
+            f"{result.describe()}"
         )
     return "\n".join(lines)

@@ -200,7 +200,13 @@ class InvoicePipeline:
         self.outbox.append(
             (
                 "crm.timeline.comment.add",
-                {"fields": {"ENTITY_ID": message.entity_id, "ENTITY_TYPE": "deal", "COMMENT": text}},
+                {
+                    "fields": {
+                        "ENTITY_ID": message.entity_id,
+                        "ENTITY_TYPE": _TIMELINE_TYPES[message.entity_type],
+                        "COMMENT": text,
+                    }
+                },
             )
         )
 

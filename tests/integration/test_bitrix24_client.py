@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -90,3 +91,28 @@ def test_server_errors_are_not_retried_for_writes(portal: Bitrix24Sandbox) -> No
     assert caught.value.transient
     assert client.request_count == 1
     assert portal.timeline_comments == []
+
+
+def test_operating_limit_is_waited_out_when_the_invocation_has_time(portal: Bitrix24Sandbox) -> None:
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the sandbox's block is in real time, so really wait
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    client = Bitrix24Client(portal.webhook_url, timeout=5, sleep=sleep)
+    portal.block_method("crm.deal.get", 1.0)
+    assert client.call("crm.deal.get", {"id": 1001})["ID"] == "1001"
+    assert len(slept) == 1
+    assert 0.5 < slept[0] <= 2.6
+
+
+def test_operating_limit_beyond_the_remaining_time_goes_back_to_the_queue(portal: Bitrix24Sandbox) -> None:
+    client = Bitrix24Client(portal.webhook_url, timeout=5, sleep=lambda _: None)
+    client.remaining_seconds = lambda: 20.0
+    portal.block_method("crm.deal.get", 300.0)
+    with pytest.raises(Bitrix24Error) as caught:
+        client.call("crm.deal.get", {"id": 1001})
+    assert caught.value.status == 429
+    assert caught.value.transient
+    assert caught.value.reset_at is not None

@@ -170,3 +170,43 @@ def test_deal_changed_after_its_draft_leaves_the_draft_alone(stack: LocalStack) 
     [draft] = drafts_for(stack, 1001)
     assert draft["СуммаДокумента"] == Decimal("514000")
     assert len(stack.bitrix.timeline_comments) == 1
+
+
+def test_new_invoice_becomes_a_draft_and_its_timeline_is_told(stack: LocalStack) -> None:
+    body = urlencode(
+        {
+            "event": "ONCRMDYNAMICITEMUPDATE",
+            "data[FIELDS][ID]": "501",
+            "data[FIELDS][ENTITY_TYPE_ID]": "31",
+            "ts": "1795428000",
+            "auth[domain]": PORTAL_DOMAIN,
+            "auth[member_id]": PORTAL_MEMBER_ID,
+            "auth[application_token]": APPLICATION_TOKEN,
+        }
+    ).encode()
+    post(stack, body)
+    drain(stack)
+
+    marker = f"[b24:{PORTAL_MEMBER_ID}:invoice:501]"
+    [draft] = [doc for doc in stack.onec.documents() if marker in str(doc["Комментарий"])]
+    assert draft["СуммаДокумента"] == Decimal("122000")
+    [comment] = stack.bitrix.timeline_comments
+    assert (comment.entity_type, comment.entity_id) == ("smart_invoice", 501)
+
+
+def test_write_back_field_gets_the_number_and_its_update_event_changes_nothing() -> None:
+    stack = LocalStack(parameter_overrides={"WriteBackField": "UF_CRM_1C_INVOICE"}).start(poll=False)
+    try:
+        post(stack, webhook(1001))
+        drain(stack)
+        [update] = stack.bitrix.deal_updates
+        [draft] = drafts_for(stack, 1001)
+        assert update.fields == {"UF_CRM_1C_INVOICE": draft["Number"]}
+        # Bitrix24 fires ONCRMDEALUPDATE for our own update: it must create no work and no second comment.
+        post(stack, webhook(1001))
+        drain(stack)
+        assert len(drafts_for(stack, 1001)) == 1
+        assert len(stack.bitrix.timeline_comments) == 1
+        assert len(stack.bitrix.deal_updates) == 1
+    finally:
+        stack.stop()
