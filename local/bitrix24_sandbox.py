@@ -949,7 +949,7 @@ class Bitrix24Sandbox:
             "TAX_VALUE": _money_text(deal.tax_value),
             "LEAD_ID": None,
             "COMPANY_ID": str(deal.company_id),
-            "CONTACT_ID": None,
+            "CONTACT_ID": str(deal.contact_id) if deal.contact_id else None,
             "QUOTE_ID": None,
             "BEGINDATE": _iso(_BASE_DATE.replace(hour=3)),
             "CLOSEDATE": _iso(_BASE_DATE.replace(hour=3) + timedelta(days=7)),

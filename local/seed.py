@@ -84,6 +84,7 @@ class Deal:
     my_company_requisite_id: int = 1
     expected_outcome: str = ""  # what the replay must end with: created / skipped / rejected
     expected_reason: str = ""  # a fragment of the rejection text
+    contact_id: int | None = None  # the client when the deal has no company
 
 
 MY_COMPANY = Company(id=1, title="ООО «Бридж Софт»", is_my_company=True)
@@ -158,6 +159,21 @@ REQUISITES: tuple[Requisite, ...] = (
         first_name="Пётр",
         last_name="Иванов",
         second_name="Сергеевич",
+    ),
+    Requisite(
+        id=26,
+        entity_type_id=3,
+        entity_id=7,
+        preset_id=2,
+        name="ИП Петрова",
+        company_name="ИП Петрова Анна Викторовна",
+        company_full_name="Индивидуальный предприниматель Петрова Анна Викторовна",
+        inn="772801510071",
+        kpp="",
+        ogrnip="318774600123452",
+        first_name="Анна",
+        last_name="Петрова",
+        second_name="Викторовна",
     ),
     Requisite(
         id=25,
@@ -362,6 +378,30 @@ DEALS: tuple[Deal, ...] = (
         tax_value=D("0.00"),
         expected_outcome="skipped",
     ),
+    Deal(
+        id=1007,
+        title="Консультации для ИП без компании",
+        stage_id="WON",
+        stage_semantic_id="S",
+        category_id=0,
+        company_id=0,
+        contact_id=7,
+        rows=(
+            ProductRow(
+                id=5010,
+                product_id=104,
+                product_name="Консультация, час",
+                price=D("2000.00"),
+                quantity=D("3"),
+                tax_rate=None,
+                tax_included=True,
+            ),
+        ),
+        # the buyer is the contact's requisite: an individual entrepreneur, 12-digit INN, no KPP
+        opportunity=D("6000.00"),
+        tax_value=D("0.00"),
+        expected_outcome="created",
+    ),
 )
 
 
@@ -466,6 +506,15 @@ ONEC_BASE = OnecBase(
             inn="7736207543",
             kpp="770401001",
             legal_form="ЮридическоеЛицо",
+        ),
+        OnecCounterparty(
+            ref_key="b7569c4f-f670-11ea-8591-000c29b45b09",
+            code="00-000005",
+            description="Петрова Анна Викторовна ИП",
+            full_name="Индивидуальный предприниматель Петрова Анна Викторовна",
+            inn="772801510071",
+            kpp="",
+            legal_form="ФизическоеЛицо",
         ),
         OnecCounterparty(
             ref_key="b7569c3f-f670-11ea-8591-000c29b45b09",

@@ -14,7 +14,7 @@ from invoice_bridge.bitrix24.client import MAX_BATCH_COMMANDS, Bitrix24Client, B
 from invoice_bridge.bitrix24.records import DealRecord
 from invoice_bridge.bitrix24.snapshot import (
     DealSnapshot,
-    ProductCodeCache,
+    SnapshotCaches,
     SnapshotError,
     Snapshots,
     read_snapshots,
@@ -65,7 +65,7 @@ class InvoicePipeline:
     onec: ODataClient
     catalogs: CatalogResolver
     ledger: Ledger
-    products: ProductCodeCache
+    caches: SnapshotCaches
     rules: ProcessorRules
     now: Callable[[], datetime]
     outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -75,7 +75,7 @@ class InvoicePipeline:
         if not keys:
             return {}
         try:
-            return read_snapshots(self.bitrix, keys, self.products)
+            return read_snapshots(self.bitrix, keys, self.caches)
         except Bitrix24Error as exc:
             failure = SnapshotError(str(exc), transient=exc.transient)
             return dict.fromkeys(keys, failure)
@@ -105,7 +105,8 @@ class InvoicePipeline:
             return self._already_created(previous, mapped)
         if isinstance(mapped, Rejection):
             return self._reject(message, previous, mapped.problems, owner="")
-        return self._create(message, previous, mapped)
+        seller_inn = snapshot.seller.RQ_INN if snapshot.seller is not None else ""
+        return self._create(message, previous, mapped, seller_inn)
 
     def _is_trigger(self, deal: DealRecord) -> bool:
         if self.rules.trigger_stage_ids:
@@ -122,7 +123,9 @@ class InvoicePipeline:
         metrics.add_metric(name="ChangedAfterInvoicing", unit="Count", value=1)
         return Outcome(OutcomeKind.DUPLICATE, f"deal changed after 1C document {record.onec_number}; not updated")
 
-    def _create(self, message: QueueMessage, previous: LedgerRecord | None, draft: InvoiceDraft) -> Outcome:
+    def _create(
+        self, message: QueueMessage, previous: LedgerRecord | None, draft: InvoiceDraft, seller_inn: str
+    ) -> Outcome:
         owner = uuid.uuid4().hex
         key = message.ledger_key
         if not self.ledger.claim(
@@ -133,7 +136,8 @@ class InvoicePipeline:
                 return self._already_created(current, draft)
             raise TransientFailure(f"{key} is being processed by another worker")
         try:
-            organization = self.catalogs.organization(self.rules.organization_inn)
+            # the seller chosen in Bitrix24 picks the 1C organisation; the configured one is the fallback
+            organization = self.catalogs.organization(seller_inn or self.rules.organization_inn)
             document = find_buyer_invoice(self.onec, draft.external_key)
             kind = OutcomeKind.FOUND
             if document is None:

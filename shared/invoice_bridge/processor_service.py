@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from invoice_bridge.aws import dynamodb_client
 from invoice_bridge.bitrix24.client import Bitrix24Client
-from invoice_bridge.bitrix24.snapshot import ProductCodeCache
+from invoice_bridge.bitrix24.snapshot import SnapshotCaches
 from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.ledger import Ledger
@@ -25,7 +25,7 @@ from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.processor import InvoicePipeline, ProcessorRules
 from invoice_bridge.secret import BridgeSecret, load_secret
 
-PRODUCT_CODE_TTL_SECONDS = 600
+BITRIX24_CACHE_TTL_SECONDS = 600  # product codes and "my company" requisites
 
 
 @lru_cache(maxsize=2)
@@ -43,7 +43,7 @@ def pipeline_for(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePi
         onec=onec,
         catalogs=CatalogResolver(onec, ttl_seconds=settings.onec_catalog_cache_seconds),
         ledger=Ledger(dynamodb_client(), settings.ledger_table_name),
-        products=ProductCodeCache(ttl_seconds=PRODUCT_CODE_TTL_SECONDS),
+        caches=SnapshotCaches(ttl_seconds=BITRIX24_CACHE_TTL_SECONDS),
         rules=ProcessorRules(
             trigger_stage_ids=settings.trigger_stage_ids,
             organization_inn=settings.onec_organization_inn,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from invoice_bridge.bitrix24.client import BatchRef, Bitrix24Client, Bitrix24Error, build_query
-from invoice_bridge.bitrix24.snapshot import DealSnapshot, ProductCodeCache, SnapshotError, read_deal_snapshots
+from invoice_bridge.bitrix24.snapshot import DealSnapshot, SnapshotCaches, SnapshotError, read_deal_snapshots
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.seed import NOMENCLATURE_LAPTOP, SERVICE_PLAN_CODE
 
@@ -31,7 +31,7 @@ def test_build_query_keeps_batch_references_raw() -> None:
 
 def test_snapshots_of_several_deals_take_one_batch_plus_one_for_new_products(portal: Bitrix24Sandbox) -> None:
     client = client_for(portal)
-    products = ProductCodeCache(ttl_seconds=600)
+    products = SnapshotCaches(ttl_seconds=600)
     snapshots = read_deal_snapshots(client, [1001, 1002, 1003, 1005, 1001], products)
 
     assert client.request_count == 2
@@ -55,7 +55,7 @@ def test_snapshots_of_several_deals_take_one_batch_plus_one_for_new_products(por
 
 
 def test_missing_deal_is_a_permanent_snapshot_error(portal: Bitrix24Sandbox) -> None:
-    result = read_deal_snapshots(client_for(portal), [999999], ProductCodeCache(ttl_seconds=1))[999999]
+    result = read_deal_snapshots(client_for(portal), [999999], SnapshotCaches(ttl_seconds=1))[999999]
     assert isinstance(result, SnapshotError)
     assert not result.transient
     assert "999999" in str(result)

@@ -847,7 +847,9 @@ def test_item_list_filters(sandbox: Bitrix24Sandbox) -> None:
     assert ids({}) == [501, 502]
     assert ids({"stageSemanticId": "S"}) == [501]
     assert ids({"@stageId": ["DT31_1:N", "DT31_1:P"]}) == [502]
-    assert ids({"stageSemanticId": "S"}, entity_type_id=2) == [1001, 1002, 1003, 1005]
+    assert ids({"stageSemanticId": "S"}, entity_type_id=2) == [
+        deal.id for deal in DEALS if deal.stage_semantic_id == "S"
+    ]
     assert ids({">id": 1003, "!stageSemanticId": "S"}, entity_type_id=2) == [1004, 1006]
     assert ids({">updatedTime": "2025-03-03T10:00:00+03:00"}) == []
     sandbox.set_smart_invoice(SMART_INVOICES[1])
@@ -882,7 +884,7 @@ def test_deal_list_pages_filters_and_shape() -> None:
     assert "total" not in fast
     assert "next" not in fast
     assert fast["result"] == [{"ID": str(2050 + i), "STAGE_ID": "WON"} for i in range(10)]
-    assert [row["ID"] for row in won["result"]] == ["1001", "1002", "1003", "1005"]
+    assert [row["ID"] for row in won["result"]] == [str(deal.id) for deal in DEALS if deal.stage_semantic_id == "S"]
     assert [row["ID"] for row in stages["result"]] == ["1002", "1006"]
     assert [row["ID"] for row in modified["result"]] == ["1004"]
 

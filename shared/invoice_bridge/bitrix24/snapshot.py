@@ -5,8 +5,7 @@ not yet cached take one more.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,7 +14,9 @@ from pydantic import ValidationError
 from invoice_bridge.bitrix24.client import MAX_BATCH_COMMANDS, BatchRef, BatchResult, Bitrix24Client
 from invoice_bridge.bitrix24.records import DealRecord, ProductRecord, ProductRowRecord, RequisiteRecord
 from invoice_bridge.events import SMART_INVOICE_ENTITY_TYPE_ID, EntityType
+from invoice_bridge.ttl_cache import TtlCache
 
+CONTACT_ENTITY_TYPE_ID = 3
 COMPANY_ENTITY_TYPE_ID = 4
 DEAL_ENTITY_TYPE_ID = 2
 _COMMANDS_PER_ENTITY = 4
@@ -46,39 +47,25 @@ class DealSnapshot:
     buyer: RequisiteRecord | None
     buyer_source: str  # where the buyer's requisite came from, for messages
     product_codes: dict[int, str | None] = field(default_factory=dict)  # product id → external code (xmlId)
+    seller: RequisiteRecord | None = None  # "my company" requisite chosen in the deal (MC_REQUISITE_ID)
 
 
-@dataclass
-class ProductCodeCache:
-    """Product external codes survive between invocations of a warm function."""
+class SnapshotCaches:
+    """What a warm function keeps between invocations: product codes and "my company" requisites."""
 
-    ttl_seconds: float
-    _entries: dict[int, tuple[float, str | None]] = field(default_factory=dict)
-
-    def get_many(self, product_ids: Iterable[int]) -> tuple[dict[int, str | None], set[int]]:
-        now = time.monotonic()
-        found: dict[int, str | None] = {}
-        missing: set[int] = set()
-        for product_id in product_ids:
-            entry = self._entries.get(product_id)
-            if entry is not None and entry[0] > now:
-                found[product_id] = entry[1]
-            else:
-                missing.add(product_id)
-        return found, missing
-
-    def put(self, product_id: int, code: str | None) -> None:
-        self._entries[product_id] = (time.monotonic() + self.ttl_seconds, code)
+    def __init__(self, ttl_seconds: float) -> None:
+        self.product_codes: TtlCache[int, str | None] = TtlCache(ttl_seconds)
+        self.requisites: TtlCache[int, RequisiteRecord | None] = TtlCache(ttl_seconds)
 
 
 SourceKey = tuple[EntityType, int]
 Snapshots = dict[SourceKey, DealSnapshot | SnapshotError]
 
 
-def read_snapshots(client: Bitrix24Client, keys: Sequence[SourceKey], products: ProductCodeCache) -> Snapshots:
+def read_snapshots(client: Bitrix24Client, keys: Sequence[SourceKey], caches: SnapshotCaches) -> Snapshots:
     unique = list(dict.fromkeys(keys))
     outcome: Snapshots = {}
-    linked_elsewhere: dict[SourceKey, int] = {}  # a linked requisite that is not one of the company's
+    follow_ups: dict[SourceKey, _FollowUp] = {}
     per_batch = MAX_BATCH_COMMANDS // _COMMANDS_PER_ENTITY
     for start in range(0, len(unique), per_batch):
         chunk = unique[start : start + per_batch]
@@ -88,19 +75,91 @@ def read_snapshots(client: Bitrix24Client, keys: Sequence[SourceKey], products: 
         result = client.batch(commands)
         for key in chunk:
             snapshot = outcome[key] = _snapshot_from(*key, result)
-            requisite_id = _linked_requisite_id(_names(*key), result)
-            if isinstance(snapshot, DealSnapshot) and snapshot.buyer is None and requisite_id:
-                linked_elsewhere[key] = requisite_id
-    _attach_linked_requisites(client, outcome, linked_elsewhere)
-    _attach_product_codes(client, [s for s in outcome.values() if isinstance(s, DealSnapshot)], products)
+            if isinstance(snapshot, DealSnapshot):
+                follow_ups[key] = _follow_up(snapshot, _names(*key), result)
+    _complete(client, outcome, follow_ups, caches)
     return outcome
 
 
 def read_deal_snapshots(
-    client: Bitrix24Client, deal_ids: Sequence[int], products: ProductCodeCache
+    client: Bitrix24Client, deal_ids: Sequence[int], caches: SnapshotCaches
 ) -> dict[int, DealSnapshot | SnapshotError]:
-    snapshots = read_snapshots(client, [(EntityType.DEAL, deal_id) for deal_id in deal_ids], products)
+    snapshots = read_snapshots(client, [(EntityType.DEAL, deal_id) for deal_id in deal_ids], caches)
     return {entity_id: snapshot for (_, entity_id), snapshot in snapshots.items()}
+
+
+@dataclass(frozen=True)
+class _FollowUp:
+    """What the first batch could not settle: a requisite linked from outside the company, the contact's
+    requisites when there is neither link nor company requisite, and the seller's requisite."""
+
+    linked_requisite: int = 0
+    contact: int = 0
+    seller_requisite: int = 0
+
+
+def _follow_up(snapshot: DealSnapshot, names: _CommandNames, result: BatchResult) -> _FollowUp:
+    linked = _link_field(names, result, "REQUISITE_ID")
+    needs_buyer = snapshot.buyer is None
+    return _FollowUp(
+        linked_requisite=linked if needs_buyer else 0,
+        contact=snapshot.deal.CONTACT_ID if needs_buyer and not linked else 0,
+        seller_requisite=_link_field(names, result, "MC_REQUISITE_ID"),
+    )
+
+
+def _complete(
+    client: Bitrix24Client, outcome: Snapshots, follow_ups: dict[SourceKey, _FollowUp], caches: SnapshotCaches
+) -> None:
+    """One more batch, only when something is missing: product codes and sellers' requisites not cached yet,
+    a requisite linked from outside the company, the contact's requisites."""
+    snapshots = [s for s in outcome.values() if isinstance(s, DealSnapshot)]
+    codes, unknown_products = caches.product_codes.get_many(
+        {row.PRODUCT_ID for snapshot in snapshots for row in snapshot.rows if row.PRODUCT_ID}
+    )
+    sellers, unknown_sellers = caches.requisites.get_many(
+        {f.seller_requisite for f in follow_ups.values() if f.seller_requisite}
+    )
+    linked = {f.linked_requisite for f in follow_ups.values() if f.linked_requisite}
+    contacts = {f.contact for f in follow_ups.values() if f.contact}
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    commands.update({f"product_{pid}": ("catalog.product.get", {"id": pid}) for pid in sorted(unknown_products)})
+    commands.update({f"rq_{rid}": ("crm.requisite.get", {"id": rid}) for rid in sorted(unknown_sellers | linked)})
+    for contact in sorted(contacts):
+        commands[f"contact_rq_{contact}"] = (
+            "crm.requisite.list",
+            {"filter": {"ENTITY_TYPE_ID": CONTACT_ENTITY_TYPE_ID, "ENTITY_ID": contact}, "order": {"ID": "ASC"}},
+        )
+    answers: dict[str, Any] = {}
+    items = list(commands.items())
+    for start in range(0, len(items), MAX_BATCH_COMMANDS):
+        answers.update(client.batch(dict(items[start : start + MAX_BATCH_COMMANDS])).results)
+
+    for pid in unknown_products:
+        answer = answers.get(f"product_{pid}")
+        product = answer.get("product") if isinstance(answer, dict) else None
+        codes[pid] = (ProductRecord.model_validate(product).xmlId or None) if isinstance(product, dict) else None
+        caches.product_codes.put(pid, codes[pid])
+    for rid in unknown_sellers:
+        found = answers.get(f"rq_{rid}")
+        sellers[rid] = RequisiteRecord.model_validate(found) if isinstance(found, dict) and found else None
+        caches.requisites.put(rid, sellers[rid])
+    for key, follow_up in follow_ups.items():
+        snapshot = outcome[key]
+        assert isinstance(snapshot, DealSnapshot)  # noqa: S101 - follow-ups exist only for snapshots
+        changes: dict[str, Any] = {
+            "seller": sellers.get(follow_up.seller_requisite),
+            "product_codes": {row.PRODUCT_ID: codes.get(row.PRODUCT_ID) for row in snapshot.rows if row.PRODUCT_ID},
+        }
+        linked_answer = answers.get(f"rq_{follow_up.linked_requisite}")
+        contact_requisites = answers.get(f"contact_rq_{follow_up.contact}") or []
+        if follow_up.linked_requisite and isinstance(linked_answer, dict) and linked_answer:
+            changes["buyer"] = RequisiteRecord.model_validate(linked_answer)
+            changes["buyer_source"] = f"the requisite selected in the {key[0].value}"
+        elif follow_up.contact and contact_requisites:
+            changes["buyer"] = RequisiteRecord.model_validate(contact_requisites[0])
+            changes["buyer_source"] = f"the first requisite of contact {follow_up.contact}"
+        outcome[key] = replace(snapshot, **changes)
 
 
 @dataclass(frozen=True)
@@ -145,30 +204,13 @@ def _commands(entity_type: EntityType, entity_id: int) -> dict[str, tuple[str, d
     }
 
 
-def _linked_requisite_id(names: _CommandNames, result: BatchResult) -> int:
+def _link_field(names: _CommandNames, result: BatchResult, field_name: str) -> int:
     link = result.results.get(names.link)
-    raw = link.get("REQUISITE_ID") if isinstance(link, dict) else None
+    raw = link.get(field_name) if isinstance(link, dict) else None
     try:
         return max(0, int(raw)) if raw is not None else 0
     except (TypeError, ValueError):
         return 0
-
-
-def _attach_linked_requisites(client: Bitrix24Client, outcome: Snapshots, linked: dict[SourceKey, int]) -> None:
-    """The rare deal whose chosen requisite is not its company's (a contact's, say) costs one more request."""
-    requisite_ids = sorted(set(linked.values()))
-    for start in range(0, len(requisite_ids), MAX_BATCH_COMMANDS):
-        chunk = requisite_ids[start : start + MAX_BATCH_COMMANDS]
-        result = client.batch({f"rq_{rid}": ("crm.requisite.get", {"id": rid}) for rid in chunk})
-        for key, requisite_id in linked.items():
-            found = result.results.get(f"rq_{requisite_id}")
-            snapshot = outcome[key]
-            if isinstance(found, dict) and found and isinstance(snapshot, DealSnapshot):
-                outcome[key] = replace(
-                    snapshot,
-                    buyer=RequisiteRecord.model_validate(found),
-                    buyer_source=f"the requisite selected in the {key[0].value}",
-                )
 
 
 def _snapshot_from(entity_type: EntityType, entity_id: int, result: BatchResult) -> DealSnapshot | SnapshotError:
@@ -193,7 +235,11 @@ def _snapshot_from(entity_type: EntityType, entity_id: int, result: BatchResult)
 def _records(entity_type: EntityType, main: Any, rows: Any) -> tuple[DealRecord, tuple[ProductRowRecord, ...]]:
     if entity_type is EntityType.DEAL:
         return DealRecord.model_validate(main), tuple(ProductRowRecord.model_validate(row) for row in rows or [])
-    item = DealRecord.model_validate(_renamed(main["item"], _INVOICE_FIELDS))
+    fields = _renamed(main["item"], _INVOICE_FIELDS)
+    contacts = main["item"].get("contactIds") or []
+    if contacts:
+        fields["CONTACT_ID"] = contacts[0]
+    item = DealRecord.model_validate(fields)
     product_rows = (rows.get("productRows") or []) if isinstance(rows, dict) else []
     return item, tuple(ProductRowRecord.model_validate(_renamed(row, _ROW_FIELDS)) for row in product_rows)
 
@@ -237,27 +283,10 @@ def _buyer(
     company_requisites = [
         RequisiteRecord.model_validate(row) for row in result.results.get(names.company_requisites) or []
     ]
-    linked_id = _linked_requisite_id(names, result)
+    linked_id = _link_field(names, result, "REQUISITE_ID")
     if linked_id:
         by_id = {requisite.ID: requisite for requisite in company_requisites}
         return by_id.get(linked_id), f"the requisite selected in the {entity_type.value}"
     if record.COMPANY_ID and company_requisites:
         return company_requisites[0], f"the first requisite of company {record.COMPANY_ID}"
     return None, "nowhere"
-
-
-def _attach_product_codes(client: Bitrix24Client, snapshots: list[DealSnapshot], products: ProductCodeCache) -> None:
-    wanted = {row.PRODUCT_ID for snapshot in snapshots for row in snapshot.rows if row.PRODUCT_ID}
-    codes, missing = products.get_many(wanted)
-    missing_ids = sorted(missing)
-    for start in range(0, len(missing_ids), MAX_BATCH_COMMANDS):
-        chunk = missing_ids[start : start + MAX_BATCH_COMMANDS]
-        result = client.batch({f"product_{pid}": ("catalog.product.get", {"id": pid}) for pid in chunk})
-        for product_id in chunk:
-            answer = result.results.get(f"product_{product_id}")
-            product = answer.get("product") if isinstance(answer, dict) else None
-            code = ProductRecord.model_validate(product).xmlId if isinstance(product, dict) else None
-            products.put(product_id, code or None)
-            codes[product_id] = code or None
-    for snapshot in snapshots:
-        snapshot.product_codes.update({row.PRODUCT_ID: codes.get(row.PRODUCT_ID) for row in snapshot.rows})

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass
 
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.literals import guid_literal, string_literal
+from invoice_bridge.ttl_cache import TtlCache
 
 ORGANIZATIONS = "Catalog_Организации"
 COUNTERPARTIES = "Catalog_Контрагенты"
@@ -17,7 +15,6 @@ CONTRACTS = "Catalog_ДоговорыКонтрагентов"
 CURRENCIES = "Catalog_Валюты"
 NOMENCLATURE = "Catalog_Номенклатура"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_T = TypeVar("_T")
 
 
 class ReferenceNotFound(LookupError):
@@ -31,45 +28,33 @@ class Organization:
     prefix: str
 
 
-@dataclass
-class _TtlCache:
-    ttl_seconds: float
-    _entries: dict[tuple[str, ...], tuple[float, object]] = field(default_factory=dict)
-
-    def get_or_load(self, key: tuple[str, ...], load: Callable[[], _T]) -> _T:
-        now = time.monotonic()
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] > now:
-            return entry[1]  # type: ignore[return-value]  # stored by the same key's loader
-        value = load()
-        self._entries[key] = (now + self.ttl_seconds, value)
-        return value
-
-
 class CatalogResolver:
     """Organisation, counterparty, contract, currency and items; found values are cached, misses are not."""
 
     def __init__(self, client: ODataClient, *, ttl_seconds: float) -> None:
         self._client = client
-        self._cache = _TtlCache(ttl_seconds)
+        self._organizations: TtlCache[str, Organization] = TtlCache(ttl_seconds)
+        self._counterparties: TtlCache[tuple[str, str], str] = TtlCache(ttl_seconds)
+        self._contracts: TtlCache[tuple[str, str], str | None] = TtlCache(ttl_seconds)
+        self._currencies: TtlCache[str, str] = TtlCache(ttl_seconds)
+        self._items: TtlCache[str, str] = TtlCache(ttl_seconds)
 
     def organization(self, inn: str) -> Organization:
-        return self._cache.get_or_load(("organization", inn), lambda: self._load_organization(inn))
+        return self._organizations.get_or_load(inn, lambda: self._load_organization(inn))
 
     def counterparty(self, inn: str, kpp: str) -> str:
-        return self._cache.get_or_load(("counterparty", inn, kpp), lambda: self._load_counterparty(inn, kpp))
+        return self._counterparties.get_or_load((inn, kpp), lambda: self._load_counterparty(inn, kpp))
 
     def buyer_contract(self, counterparty_key: str, organization_key: str) -> str | None:
-        return self._cache.get_or_load(
-            ("contract", counterparty_key, organization_key),
-            lambda: self._load_contract(counterparty_key, organization_key),
+        return self._contracts.get_or_load(
+            (counterparty_key, organization_key), lambda: self._load_contract(counterparty_key, organization_key)
         )
 
     def currency(self, code: str) -> str:
-        return self._cache.get_or_load(("currency", code), lambda: self._load_currency(code))
+        return self._currencies.get_or_load(code, lambda: self._load_currency(code))
 
     def nomenclature(self, external_code: str) -> str:
-        return self._cache.get_or_load(("item", external_code), lambda: self._load_item(external_code))
+        return self._items.get_or_load(external_code, lambda: self._load_item(external_code))
 
     def _load_organization(self, inn: str) -> Organization:
         condition = f"ИНН eq {string_literal(inn)} and " if inn else ""
@@ -80,7 +65,10 @@ class CatalogResolver:
             top=2,
         )
         if inn and not rows:
-            raise ReferenceNotFound(f"no organisation with INN {inn} in 1C; check the OnecOrganizationInn parameter")
+            raise ReferenceNotFound(
+                f"no organisation with INN {inn} in 1C: the seller chosen in Bitrix24 (or the OnecOrganizationInn "
+                "parameter) must be an organisation of the 1C base"
+            )
         if not inn and len(rows) != 1:
             raise ReferenceNotFound(
                 "1C has several organisations; set the OnecOrganizationInn parameter to the seller's INN"
