@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -116,3 +119,27 @@ def test_operating_limit_beyond_the_remaining_time_goes_back_to_the_queue(portal
     assert caught.value.status == 429
     assert caught.value.transient
     assert caught.value.reset_at is not None
+
+
+def test_domain_change_is_followed_and_remembered(portal: Bitrix24Sandbox) -> None:
+    class MovedPortal(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", portal.webhook_url.split("/rest/")[0] + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    old = ThreadingHTTPServer(("127.0.0.1", 0), MovedPortal)
+    threading.Thread(target=old.serve_forever, daemon=True).start()
+    try:
+        host, port = old.server_address[:2]
+        client = Bitrix24Client(f"http://{host!s}:{port}{urlsplit(portal.webhook_url).path}", timeout=5)
+        assert client.call("crm.deal.get", {"id": 1001})["ID"] == "1001"
+        assert client.call("crm.deal.get", {"id": 1002})["ID"] == "1002"
+        assert client.request_count == 3  # the redirect once, then straight to the new host
+    finally:
+        old.shutdown()
+        old.server_close()

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 
@@ -208,5 +209,24 @@ def test_write_back_field_gets_the_number_and_its_update_event_changes_nothing()
         assert len(drafts_for(stack, 1001)) == 1
         assert len(stack.bitrix.timeline_comments) == 1
         assert len(stack.bitrix.deal_updates) == 1
+    finally:
+        stack.stop()
+
+
+def test_a_burst_past_the_rate_limit_is_retried_until_every_deal_has_one_draft() -> None:
+    stack = LocalStack(bitrix=Bitrix24Sandbox(drain_per_second=20.0, burst=1)).start(poll=False)
+    try:
+        template = next(deal for deal in DEALS if deal.id == 1001)
+        deal_ids = list(range(30001, 30041))
+        for deal_id in deal_ids:
+            stack.bitrix.set_deal(dataclasses.replace(template, id=deal_id))
+        for deal_id in deal_ids:
+            post(stack, webhook(deal_id))
+        drain(stack, rounds=40)
+
+        assert all(len(drafts_for(stack, deal_id)) == 1 for deal_id in deal_ids)
+        statuses = [entry.status for entry in stack.bitrix.request_log]
+        assert 503 in statuses  # the portal did push back
+        assert statuses[-1] == 200
     finally:
         stack.stop()
