@@ -230,3 +230,24 @@ def test_a_burst_past_the_rate_limit_is_retried_until_every_deal_has_one_draft()
         assert statuses[-1] == 200
     finally:
         stack.stop()
+
+
+def test_free_text_row_reaches_1c_as_a_service_line(stack: LocalStack) -> None:
+    deal = next(d for d in DEALS if d.id == 1001)
+    delivery = dataclasses.replace(
+        deal.rows[0],
+        id=5999,
+        product_id=0,
+        product_name="Доставка до склада покупателя",
+        price=Decimal("1220.00"),
+        quantity=Decimal("1"),
+    )
+    stack.bitrix.set_deal(dataclasses.replace(deal, rows=(*deal.rows, delivery), opportunity=Decimal("515220.00")))
+    post(stack, webhook(1001))
+    drain(stack)
+
+    [draft] = drafts_for(stack, 1001)
+    service = draft["Товары"][2]  # type: ignore[index]
+    assert service["Содержание"] == "Доставка до склада покупателя"
+    assert (service["Сумма"], service["СуммаНДС"], service["СтавкаНДС"]) == (Decimal("1220"), Decimal("220"), "НДС22")
+    assert draft["СуммаДокумента"] == Decimal("515220")

@@ -84,7 +84,7 @@ def test_every_problem_is_listed_at_once() -> None:
     assert "77070838 has 8 digits; must be 10" in text
     assert "KPP in requisite «Main»" in text
     assert "currency USD is not configured" in text
-    assert "row 2 «Delivery» is free text" in text
+    assert "row 2" not in text  # a free-text row is a service line, not a problem
     assert "row 3 «Old rate»: VAT rate 20 % is not valid on 23.11.2026" in text
     assert "row 4 «Zero qty» has quantity 0" in text
 
@@ -123,3 +123,11 @@ def test_mixed_vat_modes_show_tax_on_top_rows_with_vat_added() -> None:
         (D("122000"), D("244000.00"), D("44000.00")),
         (D("1220.00"), D("3660.00"), D("660.00")),
     ]
+
+
+def test_free_text_row_becomes_a_service_line() -> None:
+    rows = (row(), row(ID=2, PRODUCT_ID=0, PRODUCT_NAME="Доставка", PRICE=D("1220"), QUANTITY=D("1")))
+    draft = map_deal(snapshot(rows=rows, opportunity="245220.00"), IDENTITY, ON)
+    assert isinstance(draft, InvoiceDraft)
+    service = draft.lines[1]
+    assert (service.product_code, service.description, service.vat_amount) == ("", "Доставка", D("220.00"))

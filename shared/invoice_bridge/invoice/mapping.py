@@ -108,11 +108,12 @@ def _line(
 ) -> InvoiceLine | None:
     label = f"row {number} «{row.PRODUCT_NAME}»"
     before = len(problems)
-    code = snapshot.product_codes.get(row.PRODUCT_ID) if row.PRODUCT_ID else None
-    if not row.PRODUCT_ID:
-        problems.append(f"{label} is free text; pick the product from the catalog so it maps to a 1C item")
-    elif not code:
+    # A free-text row (no catalog product) becomes a service line described by its name.
+    code = snapshot.product_codes.get(row.PRODUCT_ID) if row.PRODUCT_ID else ""
+    if row.PRODUCT_ID and not code:
         problems.append(f"{label}: product {row.PRODUCT_ID} has no external code (xmlId) to find it in 1C")
+    if not row.PRODUCT_ID and not row.PRODUCT_NAME.strip():
+        problems.append(f"row {number} has neither a catalog product nor a name; describe the service")
     if row.QUANTITY <= 0:
         problems.append(f"{label} has quantity {row.QUANTITY}; it must be above zero")
     if row.PRICE < 0:

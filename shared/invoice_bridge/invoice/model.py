@@ -39,7 +39,7 @@ class InvoiceLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     line_number: int = Field(ge=1)
-    product_code: str  # the external code that finds the item in 1C
+    product_code: str  # the external code that finds the item in 1C; empty for a free-text service line
     description: str
     quantity: Decimal
     price: Decimal  # per unit, as the document shows it (with VAT when amounts_include_vat)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from invoice_bridge.invoice.model import InvoiceDraft
+from invoice_bridge.invoice.model import InvoiceDraft, InvoiceLine
 from invoice_bridge.onec.catalogs import CatalogResolver, Organization
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.literals import string_literal
@@ -64,20 +64,25 @@ def create_buyer_invoice(
         "СуммаДокумента": draft.total,
         "Комментарий": f"{PENDING_REVIEW}. Сделка «{draft.source_title}» {draft.source_url} "
         f"{key_marker(draft.external_key)}",
-        "Товары": [
-            {
-                "LineNumber": str(line.line_number),
-                "Номенклатура": catalogs.nomenclature(line.product_code),
-                "Номенклатура_Type": NOMENCLATURE_TYPE,
-                "Количество": line.quantity,
-                "Цена": line.price,
-                "Сумма": line.amount,
-                "СтавкаНДС": line.vat_rate.value,
-                "СуммаНДС": line.vat_amount,
-            }
-            for line in draft.lines
-        ],
+        "Товары": [_line(catalogs, line) for line in draft.lines],
     }
     if contract is not None:
         body["ДоговорКонтрагента_Key"] = contract
     return OnecDocument.model_validate(client.create(BUYER_INVOICES, body))
+
+
+def _line(catalogs: CatalogResolver, line: InvoiceLine) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "LineNumber": str(line.line_number),
+        "Количество": line.quantity,
+        "Цена": line.price,
+        "Сумма": line.amount,
+        "СтавкаНДС": line.vat_rate.value,
+        "СуммаНДС": line.vat_amount,
+    }
+    if line.product_code:
+        row["Номенклатура"] = catalogs.nomenclature(line.product_code)
+        row["Номенклатура_Type"] = NOMENCLATURE_TYPE
+    else:
+        row["Содержание"] = line.description[:1000]
+    return row
