@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
-from invoice_bridge.onec.buyer_invoice import key_marker
+from invoice_bridge.onec.documents import key_marker
 from local.lambda_runtime import ROOT
 from local.seed import DEALS, PORTAL_MEMBER_ID, SMART_INVOICES, Deal, SmartInvoice
 from local.stack import LocalStack

@@ -29,7 +29,11 @@ class ReceiverSettings(_Settings):
 class ProcessorSettings(_Settings):
     ledger_table_name: str = Field(min_length=1)
     trigger_stage_ids: Annotated[tuple[str, ...], NoDecode] = ()
-    document_kind: Literal["buyer_invoice"] = "buyer_invoice"
+    document_kind: Literal["buyer_invoice", "sale_and_tax_invoice"] = "buyer_invoice"
+    onec_post_documents: bool = False
+    onec_create_counterparties: bool = False
+    onec_create_contracts: bool = False
+    onec_item_code_field: Literal["Code", "Артикул"] = "Code"
     onec_organization_inn: str = Field(default="", pattern=r"^(\d{10}|\d{12})?$")
     document_timezone: str = "Europe/Moscow"
     lease_seconds: int = Field(default=180, ge=10, description="longer than the processor's timeout")

@@ -24,9 +24,10 @@ from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
 from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.observability import logger, metrics
-from invoice_bridge.onec.buyer_invoice import OnecDocument, create_buyer_invoice, find_buyer_invoice
 from invoice_bridge.onec.catalogs import CatalogResolver, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
+from invoice_bridge.onec.documents import BuyerInvoiceProfile, DocumentContext, DocumentProfile, OnecDocument
+from invoice_bridge.onec.schema import MetadataError, OnecSchema, assumed_schema, parse_metadata
 
 _URL_PATHS = {EntityType.DEAL: "deal/details", EntityType.INVOICE: "type/31/details"}
 # "smart_invoice" for new invoices is not documented for crm.timeline.comment.add (reference/bitrix24.md §2.7).
@@ -57,6 +58,7 @@ class ProcessorRules:
     organization_inn: str
     lease_seconds: int
     writeback_field: str = ""  # a deal UF field that receives the 1C document number
+    post_documents: bool = False  # post what is created instead of leaving drafts for review
 
 
 @dataclass
@@ -68,7 +70,24 @@ class InvoicePipeline:
     caches: SnapshotCaches
     rules: ProcessorRules
     now: Callable[[], datetime]
+    profile: DocumentProfile = field(default_factory=BuyerInvoiceProfile)
     outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _schema: OnecSchema | None = None
+
+    def schema(self) -> OnecSchema:
+        """Read once per cold start: which sets are published, the line shape, the VAT rates of this release."""
+        if self._schema is None:
+            try:
+                self._schema = parse_metadata(self.onec.metadata())
+            except ODataError as exc:
+                if exc.transient:
+                    raise
+                logger.warning("1C $metadata refused; assuming release 3.0.198 shapes", extra={"error": str(exc)})
+                self._schema = assumed_schema(self.profile.entity_sets)
+            except MetadataError as exc:
+                logger.warning("1C $metadata unreadable; assuming release 3.0.198 shapes", extra={"error": str(exc)})
+                self._schema = assumed_schema(self.profile.entity_sets)
+        return self._schema
 
     def read_snapshots(self, messages: Sequence[QueueMessage]) -> Snapshots:
         keys = [(m.entity_type, m.entity_id) for m in messages]
@@ -137,11 +156,17 @@ class InvoicePipeline:
             raise TransientFailure(f"{key} is being processed by another worker")
         try:
             # the seller chosen in Bitrix24 picks the 1C organisation; the configured one is the fallback
+            context = DocumentContext(self.onec, self.catalogs, self.schema(), post=self.rules.post_documents)
+            if missing := context.schema.missing(self.profile.entity_sets):
+                raise ReferenceNotFound(
+                    f"1C does not publish {', '.join(missing)} over OData: add them to the OData composition "
+                    "(Администрирование → Синхронизация данных → Настройка стандартного интерфейса OData)"
+                )
             organization = self.catalogs.organization(seller_inn or self.rules.organization_inn)
-            document = find_buyer_invoice(self.onec, draft.external_key)
+            document = self.profile.find(context, draft.external_key)
             kind = OutcomeKind.FOUND
             if document is None:
-                document = create_buyer_invoice(self.onec, self.catalogs, organization, draft, self.now())
+                document = self.profile.create(context, organization, draft, self.now())
                 kind = OutcomeKind.CREATED
         except ReferenceNotFound as exc:
             return self._reject(message, previous, (str(exc),), owner=owner)

@@ -20,8 +20,9 @@ from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.ledger import Ledger
 from invoice_bridge.observability import logger
-from invoice_bridge.onec.catalogs import CatalogResolver
+from invoice_bridge.onec.catalogs import CatalogResolver, CatalogRules
 from invoice_bridge.onec.client import ODataClient
+from invoice_bridge.onec.documents import PROFILES
 from invoice_bridge.processor import InvoicePipeline, ProcessorRules
 from invoice_bridge.secret import BridgeSecret, load_secret
 
@@ -41,7 +42,15 @@ def pipeline_for(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePi
     return InvoicePipeline(
         bitrix=Bitrix24Client(secret.bitrix24_webhook_url, timeout=settings.http_timeout_seconds),
         onec=onec,
-        catalogs=CatalogResolver(onec, ttl_seconds=settings.onec_catalog_cache_seconds),
+        catalogs=CatalogResolver(
+            onec,
+            ttl_seconds=settings.onec_catalog_cache_seconds,
+            rules=CatalogRules(
+                create_counterparties=settings.onec_create_counterparties,
+                create_contracts=settings.onec_create_contracts,
+                item_code_field=settings.onec_item_code_field,
+            ),
+        ),
         ledger=Ledger(dynamodb_client(), settings.ledger_table_name),
         caches=SnapshotCaches(ttl_seconds=BITRIX24_CACHE_TTL_SECONDS),
         rules=ProcessorRules(
@@ -49,7 +58,9 @@ def pipeline_for(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePi
             organization_inn=settings.onec_organization_inn,
             lease_seconds=settings.lease_seconds,
             writeback_field=settings.writeback_field,
+            post_documents=settings.onec_post_documents,
         ),
+        profile=PROFILES[settings.document_kind],
         now=lambda: datetime.now(zone),
     )
 

@@ -6,6 +6,7 @@ import copy
 import json
 import re
 import tomllib
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from packaging.utils import canonicalize_name
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 
+from invoice_bridge.config import ProcessorSettings
 from local.template_resources import (
     LocalResources,
     TemplateError,
@@ -251,6 +253,10 @@ def test_environment_variables(translated: dict[str, Any]) -> None:
             "ONEC_ORGANIZATION_INN",
             "DOCUMENT_TIMEZONE",
             "WRITEBACK_FIELD",
+            "ONEC_POST_DOCUMENTS",
+            "ONEC_CREATE_COUNTERPARTIES",
+            "ONEC_CREATE_CONTRACTS",
+            "ONEC_ITEM_CODE_FIELD",
         },
     }
     for name, function in _resources(translated, "AWS::Lambda::Function").items():
@@ -404,7 +410,8 @@ def test_parameters_match_the_configuration_contract(template: dict[str, Any]) -
     parameters = template["Parameters"]
     assert parameters["ProcessorMaxConcurrency"]["MinValue"] == 2
     assert parameters["ProcessorMaxConcurrency"]["Default"] >= 2
-    assert parameters["DocumentKind"]["AllowedValues"] == ["buyer_invoice"]
+    document_kinds = typing.get_args(ProcessorSettings.model_fields["document_kind"].annotation)
+    assert parameters["DocumentKind"]["AllowedValues"] == list(document_kinds)
     assert parameters["LogRetentionDays"]["Default"] in parameters["LogRetentionDays"]["AllowedValues"]
     assert parameters["TriggerStageIds"]["Default"] == ""
     inn = parameters["OnecOrganizationInn"]["AllowedPattern"]
@@ -645,6 +652,10 @@ def test_function_environment_is_the_deployed_one(
         "ONEC_ORGANIZATION_INN": "",
         "DOCUMENT_TIMEZONE": "Europe/Moscow",
         "WRITEBACK_FIELD": "",
+        "ONEC_POST_DOCUMENTS": "false",
+        "ONEC_CREATE_COUNTERPARTIES": "false",
+        "ONEC_CREATE_CONTRACTS": "false",
+        "ONEC_ITEM_CODE_FIELD": "Code",
     }
 
 

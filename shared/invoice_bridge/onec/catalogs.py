@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
+from invoice_bridge.invoice.model import Buyer
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.literals import guid_literal, string_literal
 from invoice_bridge.ttl_cache import TtlCache
@@ -15,6 +17,17 @@ CONTRACTS = "Catalog_ДоговорыКонтрагентов"
 CURRENCIES = "Catalog_Валюты"
 NOMENCLATURE = "Catalog_Номенклатура"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+DESCRIPTION_LENGTH = 100  # Catalog_Контрагенты.Description
+FULL_NAME_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class CatalogRules:
+    create_counterparties: bool = False
+    create_contracts: bool = False
+    item_code_field: Literal["Code", "Артикул"] = "Code"  # where a non-GUID product code is looked up
 
 
 class ReferenceNotFound(LookupError):
@@ -31,8 +44,15 @@ class Organization:
 class CatalogResolver:
     """Organisation, counterparty, contract, currency and items; found values are cached, misses are not."""
 
-    def __init__(self, client: ODataClient, *, ttl_seconds: float) -> None:
+    def __init__(
+        self,
+        client: ODataClient,
+        *,
+        ttl_seconds: float,
+        rules: CatalogRules | None = None,
+    ) -> None:
         self._client = client
+        self._rules = rules or CatalogRules()
         self._organizations: TtlCache[str, Organization] = TtlCache(ttl_seconds)
         self._counterparties: TtlCache[tuple[str, str], str] = TtlCache(ttl_seconds)
         self._contracts: TtlCache[tuple[str, str], str | None] = TtlCache(ttl_seconds)
@@ -42,8 +62,8 @@ class CatalogResolver:
     def organization(self, inn: str) -> Organization:
         return self._organizations.get_or_load(inn, lambda: self._load_organization(inn))
 
-    def counterparty(self, inn: str, kpp: str) -> str:
-        return self._counterparties.get_or_load((inn, kpp), lambda: self._load_counterparty(inn, kpp))
+    def counterparty(self, buyer: Buyer) -> str:
+        return self._counterparties.get_or_load((buyer.inn, buyer.kpp), lambda: self._load_counterparty(buyer))
 
     def buyer_contract(self, counterparty_key: str, organization_key: str) -> str | None:
         return self._contracts.get_or_load(
@@ -78,19 +98,34 @@ class CatalogResolver:
         row = rows[0]
         return Organization(str(row["Ref_Key"]), str(row.get("Description", "")), str(row.get("Префикс", "")))
 
-    def _load_counterparty(self, inn: str, kpp: str) -> str:
+    def _load_counterparty(self, buyer: Buyer) -> str:
+        inn, kpp = buyer.inn, buyer.kpp
         rows = self._client.query(
             COUNTERPARTIES,
             filter=f"ИНН eq {string_literal(inn)} and КПП eq {string_literal(kpp)} and DeletionMark eq false",
             select=("Ref_Key",),
             top=1,
         )
-        if not rows:
+        if rows:
+            return str(rows[0]["Ref_Key"])
+        if not self._rules.create_counterparties:
             kpp_text = f" and KPP {kpp}" if kpp else ""
             raise ReferenceNotFound(
-                f"no counterparty with INN {inn}{kpp_text} in 1C; create it in Справочники → Контрагенты"
+                f"no counterparty with INN {inn}{kpp_text} in 1C; create it in Справочники → Контрагенты "
+                "(or let the bridge create counterparties: OnecCreateCounterparties=true)"
             )
-        return str(rows[0]["Ref_Key"])
+        created = self._client.create(
+            COUNTERPARTIES,
+            {
+                "Description": buyer.name[:DESCRIPTION_LENGTH],
+                "НаименованиеПолное": buyer.full_name[:FULL_NAME_LENGTH],
+                "ЮридическоеФизическоеЛицо": "ФизическоеЛицо" if buyer.is_individual else "ЮридическоеЛицо",
+                "ИНН": inn,
+                "КПП": kpp,
+                "Комментарий": "Создан мостом Bitrix24 → 1С",
+            },
+        )
+        return str(created["Ref_Key"])
 
     def _load_contract(self, counterparty_key: str, organization_key: str) -> str | None:
         rows = self._client.query(
@@ -102,7 +137,20 @@ class CatalogResolver:
             select=("Ref_Key",),
             top=1,
         )
-        return str(rows[0]["Ref_Key"]) if rows else None
+        if rows:
+            return str(rows[0]["Ref_Key"])
+        if not self._rules.create_contracts:
+            return None  # 1C fills its default when accounting by contracts is off
+        created = self._client.create(
+            CONTRACTS,
+            {
+                "Owner_Key": counterparty_key,
+                "Организация_Key": organization_key,
+                "ВидДоговора": "СПокупателем",
+                "Description": "Основной договор",
+            },
+        )
+        return str(created["Ref_Key"])
 
     def _load_currency(self, code: str) -> str:
         rows = self._client.query(CURRENCIES, filter=f"Code eq {string_literal(code)}", select=("Ref_Key",), top=1)
@@ -114,7 +162,7 @@ class CatalogResolver:
         if _GUID.match(external_code):
             condition = f"Ref_Key eq {guid_literal(external_code)}"
         else:
-            condition = f"Code eq {string_literal(external_code)}"
+            condition = f"{self._rules.item_code_field} eq {string_literal(external_code)}"
         rows = self._client.query(NOMENCLATURE, filter=condition, select=("Ref_Key",), top=1)
         if not rows:
             raise ReferenceNotFound(

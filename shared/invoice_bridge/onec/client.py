@@ -11,6 +11,8 @@ from urllib.parse import quote, urlencode
 
 import requests
 
+from invoice_bridge.onec.literals import guid_literal
+
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -72,42 +74,82 @@ class ODataClient:
             options["$select"] = ",".join(select)
         if top is not None:
             options["$top"] = str(top)
-        payload = self._request("GET", entity_set, options)
+        payload = self._json("GET", entity_set, options)
         rows = payload.get("value")
         if not isinstance(rows, list):
             raise ODataError(status=200, code="", message="answer has no 'value' list", entity_set=entity_set)
         return [row for row in rows if isinstance(row, dict)]
 
     def create(self, entity_set: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._request("POST", entity_set, {"$format": "json"}, body=body)
+        return self._json("POST", entity_set, {"$format": "json"}, body=body)
 
-    def _request(
-        self, method: str, entity_set: str, options: dict[str, str], body: Mapping[str, Any] | None = None
+    def get(self, entity_set: str, ref_key: str, *, select: tuple[str, ...] = ()) -> dict[str, Any]:
+        options = {"$format": "json", **({"$select": ",".join(select)} if select else {})}
+        return self._json("GET", _entity(entity_set, ref_key), options)
+
+    def update(
+        self, entity_set: str, ref_key: str, body: Mapping[str, Any], *, data_version: str | None
     ) -> dict[str, Any]:
-        url = self._root + quote(entity_set, safe="()'") + "?" + urlencode(options, quote_via=quote)
+        """PATCH: only the given properties change (a tabular section given is replaced whole). With
+        `data_version` 1C refuses with 412 when someone changed the object since it was read."""
+        headers = {"If-Match": data_version} if data_version else {}
+        return self._json("PATCH", _entity(entity_set, ref_key), {"$format": "json"}, body=body, headers=headers)
+
+    def post_document(self, entity_set: str, ref_key: str) -> None:
+        """Posts a document; BP 3.0 documents refuse operational posting, so it is always off."""
+        self._send("POST", _entity(entity_set, ref_key) + "/Post", {"PostingModeOperational": "false"}, entity_set)
+
+    def metadata(self) -> str:
+        return self._send("GET", "$metadata", {}, "$metadata").text
+
+    def _json(
+        self,
+        method: str,
+        resource: str,
+        options: dict[str, str],
+        body: Mapping[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        entity_set = resource.split("(", 1)[0]
+        response = self._send(method, resource, options, entity_set, body=body, headers=headers)
+        payload = _json_or_none(response)
+        if not isinstance(payload, dict):
+            raise ODataError(
+                status=response.status_code, code="", message="answer is not a JSON object", entity_set=entity_set
+            )
+        return payload
+
+    def _send(
+        self,
+        method: str,
+        resource: str,
+        options: dict[str, str],
+        entity_set: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        query = "?" + urlencode(options, quote_via=quote) if options else ""
+        url = self._root + quote(resource, safe="()'/$") + query
         data = None if body is None else json.dumps(body, ensure_ascii=False, default=_json_default).encode()
-        headers = {"Accept": "application/json", "Authorization": self._authorization}
+        all_headers = {"Accept": "application/json", "Authorization": self._authorization, **(headers or {})}
         if data is not None:
-            headers["Content-Type"] = "application/json; charset=utf-8"
+            all_headers["Content-Type"] = "application/json; charset=utf-8"
         self.request_count += 1
         try:
-            response = self._session.request(method, url, data=data, headers=headers, timeout=self._timeout)
+            response = self._session.request(method, url, data=data, headers=all_headers, timeout=self._timeout)
         except requests.RequestException as exc:
             raise ODataError(
                 status=0, code="", message=f"no answer: {type(exc).__name__}", entity_set=entity_set
             ) from exc
-        payload = _json_or_none(response)
         if response.status_code >= 400:
-            code, message = _odata_error(payload, response)
+            code, message = _odata_error(_json_or_none(response), response)
             raise ODataError(status=response.status_code, code=code, message=message, entity_set=entity_set)
-        if not isinstance(payload, dict):
-            raise ODataError(
-                status=response.status_code,
-                code="",
-                message="answer is not a JSON object",
-                entity_set=entity_set,
-            )
-        return payload
+        return response
+
+
+def _entity(entity_set: str, ref_key: str) -> str:
+    return f"{entity_set}({guid_literal(ref_key)})"
 
 
 def _json_default(value: object) -> object:

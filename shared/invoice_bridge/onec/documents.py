@@ -1,0 +1,289 @@
+"""The 1C documents a deal becomes, one profile per configured document kind.
+
+Every document carries the deal's key in `Комментарий`, so it is found again instead of created twice; it is a
+draft ("pending review") unless posting is configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from invoice_bridge.invoice.model import InvoiceDraft, InvoiceLine
+from invoice_bridge.onec.catalogs import (
+    CONTRACTS,
+    COUNTERPARTIES,
+    CURRENCIES,
+    NOMENCLATURE,
+    ORGANIZATIONS,
+    CatalogResolver,
+    Organization,
+    ReferenceNotFound,
+)
+from invoice_bridge.onec.client import ODataClient
+from invoice_bridge.onec.literals import string_literal
+from invoice_bridge.onec.schema import ItemReference, OnecSchema
+
+BUYER_INVOICES = "Document_СчетНаОплатуПокупателю"
+SALES = "Document_РеализацияТоваровУслуг"
+TAX_INVOICES = "Document_СчетФактураВыданный"
+CATALOGS = (ORGANIZATIONS, COUNTERPARTIES, CONTRACTS, CURRENCIES, NOMENCLATURE)
+NOMENCLATURE_TYPE = "StandardODATA.Catalog_Номенклатура"
+PENDING_REVIEW = "Черновик из Bitrix24, ожидает проверки бухгалтером (pending review)"
+_DOCUMENT_FIELDS = ("Ref_Key", "Number", "Date", "Posted", "DataVersion", "СуммаДокумента")
+
+
+class OnecDocument(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    ref_key: str = Field(alias="Ref_Key")
+    number: str = Field(default="", alias="Number")
+    date: str = Field(default="", alias="Date")
+    posted: bool = Field(default=False, alias="Posted")
+    data_version: str = Field(default="", alias="DataVersion")
+    total: Decimal = Field(default=Decimal(0), alias="СуммаДокумента")
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    client: ODataClient
+    catalogs: CatalogResolver
+    schema: OnecSchema
+    post: bool  # post new documents instead of leaving drafts
+
+
+class DocumentProfile(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def entity_sets(self) -> tuple[str, ...]:
+        """What the 1C OData composition must publish."""
+        ...
+
+    def find(self, context: DocumentContext, external_key: str) -> OnecDocument | None: ...
+
+    def create(
+        self, context: DocumentContext, organization: Organization, draft: InvoiceDraft, now: datetime
+    ) -> OnecDocument: ...
+
+    def update(
+        self, context: DocumentContext, document: OnecDocument, organization: Organization, draft: InvoiceDraft
+    ) -> OnecDocument: ...
+
+
+def key_marker(external_key: str) -> str:
+    """The bracketed key in the document's comment; the brackets stop deal 12 from matching deal 123."""
+    return f"[{external_key}]"
+
+
+def find_by_key(client: ODataClient, entity_set: str, external_key: str) -> OnecDocument | None:
+    rows = client.query(
+        entity_set,
+        filter=f"substringof({string_literal(key_marker(external_key))}, Комментарий) and DeletionMark eq false",
+        select=_DOCUMENT_FIELDS,
+        top=1,
+    )
+    return OnecDocument.model_validate(rows[0]) if rows else None
+
+
+def check_vat_rates(schema: OnecSchema, draft: InvoiceDraft) -> None:
+    """Never a silent 20 %: a rate the base does not know is a set-up problem to fix in 1C."""
+    for line in draft.lines:
+        if schema.lacks_vat_rate(line.vat_rate.value):
+            raise ReferenceNotFound(
+                f"1C has no VAT rate {line.vat_rate.value} (row {line.line_number}): this 1C:Accounting release "
+                "predates it; update the configuration to a release that has the 2026 rates"
+            )
+
+
+def _header(
+    context: DocumentContext, organization: Organization, draft: InvoiceDraft, comment_prefix: str
+) -> dict[str, Any]:
+    counterparty = context.catalogs.counterparty(draft.buyer)
+    header: dict[str, Any] = {
+        "Организация_Key": organization.ref_key,
+        "Контрагент_Key": counterparty,
+        "ВалютаДокумента_Key": context.catalogs.currency(draft.currency_code),
+        "СуммаВключаетНДС": draft.amounts_include_vat,
+        "Комментарий": f"{comment_prefix}. Сделка «{draft.source_title}» {draft.source_url} "
+        f"{key_marker(draft.external_key)}",
+    }
+    contract = context.catalogs.buyer_contract(counterparty, organization.ref_key)
+    if contract is not None:
+        header["ДоговорКонтрагента_Key"] = contract
+    return header
+
+
+def _amounts(line: InvoiceLine) -> dict[str, Any]:
+    return {
+        "LineNumber": str(line.line_number),
+        "Количество": line.quantity,
+        "Цена": line.price,
+        "Сумма": line.amount,
+        "СтавкаНДС": line.vat_rate.value,
+        "СуммаНДС": line.vat_amount,
+    }
+
+
+def _timestamp(now: datetime) -> str:
+    return now.replace(tzinfo=None, microsecond=0).isoformat()
+
+
+class BuyerInvoiceProfile:
+    name = "buyer_invoice"
+    entity_sets = (*CATALOGS, BUYER_INVOICES)
+
+    def find(self, context: DocumentContext, external_key: str) -> OnecDocument | None:
+        return find_by_key(context.client, BUYER_INVOICES, external_key)
+
+    def create(
+        self, context: DocumentContext, organization: Organization, draft: InvoiceDraft, now: datetime
+    ) -> OnecDocument:
+        body = {"Date": _timestamp(now), **self._body(context, organization, draft)}
+        document = OnecDocument.model_validate(context.client.create(BUYER_INVOICES, body))
+        if context.post:
+            context.client.post_document(BUYER_INVOICES, document.ref_key)
+        return document
+
+    def update(
+        self, context: DocumentContext, document: OnecDocument, organization: Organization, draft: InvoiceDraft
+    ) -> OnecDocument:
+        body = self._body(context, organization, draft)
+        answer = context.client.update(BUYER_INVOICES, document.ref_key, body, data_version=document.data_version)
+        return OnecDocument.model_validate(answer)
+
+    def _body(self, context: DocumentContext, organization: Organization, draft: InvoiceDraft) -> dict[str, Any]:
+        check_vat_rates(context.schema, draft)
+        reference = context.schema.item_reference(BUYER_INVOICES)
+        return {
+            "ВидОперации": "ТоварыИУслуги",
+            **_header(context, organization, draft, PENDING_REVIEW),
+            "КурсВзаиморасчетов": 1,
+            "КратностьВзаиморасчетов": 1,
+            "СуммаДокумента": draft.total,
+            "Товары": [self._line(context.catalogs, line, reference) for line in draft.lines],
+        }
+
+    @staticmethod
+    def _line(catalogs: CatalogResolver, line: InvoiceLine, reference: ItemReference) -> dict[str, Any]:
+        row = _amounts(line)
+        if not line.product_code:
+            row["Содержание"] = line.description[:1000]
+        elif reference is ItemReference.COMPOSITE:
+            row["Номенклатура"] = catalogs.nomenclature(line.product_code)
+            row["Номенклатура_Type"] = NOMENCLATURE_TYPE
+        else:
+            row["Номенклатура_Key"] = catalogs.nomenclature(line.product_code)
+        return row
+
+
+class SaleAndTaxInvoiceProfile:
+    """A sale (РеализацияТоваровУслуг) and the tax invoice issued on it (СчетФактураВыданный, НаРеализацию)."""
+
+    name = "sale_and_tax_invoice"
+    entity_sets = (*CATALOGS, SALES, TAX_INVOICES)
+
+    def find(self, context: DocumentContext, external_key: str) -> OnecDocument | None:
+        sale = find_by_key(context.client, SALES, external_key)
+        if sale is not None and find_by_key(context.client, TAX_INVOICES, external_key) is None:
+            # an earlier attempt stopped between the two documents: finish it, then report the sale
+            self._tax_invoice(context, sale, external_key, _comment_of(context, sale))
+        return sale
+
+    def create(
+        self, context: DocumentContext, organization: Organization, draft: InvoiceDraft, now: datetime
+    ) -> OnecDocument:
+        check_vat_rates(context.schema, draft)
+        header = _header(context, organization, draft, PENDING_REVIEW)
+        goods = [line for line in draft.lines if line.product_code]
+        services = [line for line in draft.lines if not line.product_code]
+        body: dict[str, Any] = {
+            "Date": _timestamp(now),
+            "ВидОперации": "Товары" if not services else "ПродажаКомиссия" if goods else "Услуги",
+            **header,
+            "СуммаДокумента": draft.total,
+            "Товары": [self._goods_line(context.catalogs, index, line) for index, line in enumerate(goods, 1)],
+            "Услуги": [self._service_line(index, line) for index, line in enumerate(services, 1)],
+        }
+        sale = OnecDocument.model_validate(context.client.create(SALES, body))
+        self._tax_invoice(context, sale, draft.external_key, header["Комментарий"], header)
+        if context.post:
+            context.client.post_document(SALES, sale.ref_key)
+        return sale
+
+    def update(
+        self, context: DocumentContext, document: OnecDocument, organization: Organization, draft: InvoiceDraft
+    ) -> OnecDocument:
+        check_vat_rates(context.schema, draft)
+        header = _header(context, organization, draft, PENDING_REVIEW)
+        goods = [line for line in draft.lines if line.product_code]
+        services = [line for line in draft.lines if not line.product_code]
+        body = {
+            **header,
+            "СуммаДокумента": draft.total,
+            "Товары": [self._goods_line(context.catalogs, index, line) for index, line in enumerate(goods, 1)],
+            "Услуги": [self._service_line(index, line) for index, line in enumerate(services, 1)],
+        }
+        return OnecDocument.model_validate(
+            context.client.update(SALES, document.ref_key, body, data_version=document.data_version)
+        )
+
+    @staticmethod
+    def _tax_invoice(
+        context: DocumentContext,
+        sale: OnecDocument,
+        external_key: str,
+        comment: str,
+        header: dict[str, Any] | None = None,
+    ) -> None:
+        sale_fields = header or context.client.get(
+            SALES, sale.ref_key, select=("Организация_Key", "Контрагент_Key", "ДоговорКонтрагента_Key")
+        )
+        body: dict[str, Any] = {
+            "Date": sale.date,
+            "ВидСчетаФактуры": "НаРеализацию",
+            "Организация_Key": sale_fields["Организация_Key"],
+            "Контрагент_Key": sale_fields["Контрагент_Key"],
+            "ДокументОснование": sale.ref_key,
+            "ДокументОснование_Type": f"StandardODATA.{SALES}",
+            "ДокументыОснования": [
+                {
+                    "LineNumber": "1",
+                    "ДокументОснование": sale.ref_key,
+                    "ДокументОснование_Type": f"StandardODATA.{SALES}",
+                }
+            ],
+            "Комментарий": comment if key_marker(external_key) in comment else f"{comment} {key_marker(external_key)}",
+        }
+        if sale_fields.get("ДоговорКонтрагента_Key"):
+            body["ДоговорКонтрагента_Key"] = sale_fields["ДоговорКонтрагента_Key"]
+        tax_invoice = OnecDocument.model_validate(context.client.create(TAX_INVOICES, body))
+        if context.post:
+            context.client.post_document(TAX_INVOICES, tax_invoice.ref_key)
+
+    @staticmethod
+    def _goods_line(catalogs: CatalogResolver, number: int, line: InvoiceLine) -> dict[str, Any]:
+        return {
+            **_amounts(line),
+            "LineNumber": str(number),
+            "Номенклатура_Key": catalogs.nomenclature(line.product_code),
+        }
+
+    @staticmethod
+    def _service_line(number: int, line: InvoiceLine) -> dict[str, Any]:
+        return {**_amounts(line), "LineNumber": str(number), "Содержание": line.description[:1000]}
+
+
+def _comment_of(context: DocumentContext, document: OnecDocument) -> str:
+    return str(context.client.get(SALES, document.ref_key, select=("Комментарий",)).get("Комментарий", ""))
+
+
+PROFILES: dict[str, DocumentProfile] = {
+    BuyerInvoiceProfile.name: BuyerInvoiceProfile(),
+    SaleAndTaxInvoiceProfile.name: SaleAndTaxInvoiceProfile(),
+}
