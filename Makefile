@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run bench clean
+.PHONY: install test lint run bench doctor clean
 
 $(STAMP): pyproject.toml shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: install
 # make bench — a burst of won deals; prints Bitrix24 and 1C requests per invoice
 bench: install
 	$(BIN)/python -m local.benchmark $(if $(DEALS),--deals $(DEALS),)
+
+# make doctor — checks a set-up; here against make run's local stack (ARGS="--release bp_2018" etc.)
+doctor: install
+	$(BIN)/python -m local.doctor $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam

@@ -583,6 +583,7 @@ class Bitrix24Sandbox:
         operating_window_seconds: float = OPERATING_WINDOW_SECONDS,
         clock: Callable[[], float] = time.time,
         deal_user_fields: Iterable[str] | None = None,
+        scopes: Iterable[str] = ("crm", "catalog"),
         invoice_user_fields: Iterable[str] | None = None,
     ) -> None:
         self._lock = threading.RLock()
@@ -615,7 +616,9 @@ class Bitrix24Sandbox:
         self._next_comment_id = 1
         self._server: _SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._scopes = list(scopes)
         self._handlers: dict[str, Handler] = {
+            "scope": self._scope,
             "crm.deal.get": self._deal_get,
             "crm.deal.list": self._deal_list,
             "crm.deal.update": self._deal_update,
@@ -1260,6 +1263,10 @@ class Bitrix24Sandbox:
         return _MethodResult({"productRows": listed.result}, total=listed.total, next=listed.next)
 
     # -- stages ---------------------------------------------------------------------------------------------
+
+    def _scope(self, params: dict[str, Any]) -> _MethodResult:
+        """The scopes granted to this incoming webhook (`scope` without `full`)."""
+        return _MethodResult(list(self._scopes))
 
     def _status_list(self, params: dict[str, Any]) -> _MethodResult:
         rows = [_status_row(index, stage) for index, stage in enumerate(STAGES, start=1)]

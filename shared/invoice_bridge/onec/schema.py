@@ -50,19 +50,19 @@ def parse_metadata(text: str) -> OnecSchema:
         raise MetadataError(f"$metadata is not an EDMX document (root element {_local(root.tag)})")
     properties: dict[str, frozenset[str]] = {}
     for kind in ("EntityType", "ComplexType"):
-        for element in root.iter(f"{{*}}{kind}"):
-            names = frozenset(p.get("Name", "") for p in element.iter("{*}Property"))
+        for element in root.iterfind(f".//{{*}}{kind}"):
+            names = frozenset(p.get("Name", "") for p in element.iterfind("{*}Property"))
             properties[element.get("Name", "")] = names
-    entity_sets = frozenset(e.get("Name", "") for e in root.iter("{*}EntitySet"))
+    entity_sets = frozenset(e.get("Name", "") for e in root.iterfind(".//{*}EntitySet"))
     if not entity_sets:  # some publications list types only
         entity_sets = frozenset(name for name in properties if not name.endswith("_RowType"))
     return OnecSchema(entity_sets=entity_sets, properties=properties, vat_rates=_enum_members(root, VAT_ENUM))
 
 
 def _enum_members(root: Element, name: str) -> frozenset[str] | None:
-    for enum in root.iter("{*}EnumType"):
+    for enum in root.iterfind(".//{*}EnumType"):
         if enum.get("Name") == name:
-            return frozenset(member.get("Name", "") for member in enum.iter("{*}Member"))
+            return frozenset(member.get("Name", "") for member in enum.iterfind("{*}Member"))
     return None
 
 

@@ -1,0 +1,160 @@
+"""`invoice-bridge-doctor` (also `make doctor`): finds set-up mistakes before the first deal does.
+
+Checks the secret, 1C (reachable, credentials, the entity sets the document kind needs, the VAT rates, the
+organisation) and Bitrix24 (the webhook answers, has the crm scope, the trigger stages exist). Prints one line a
+check and exits non-zero when anything needs fixing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
+from invoice_bridge.config import ProcessorSettings
+from invoice_bridge.onec.catalogs import CatalogResolver, ReferenceNotFound
+from invoice_bridge.onec.client import ODataClient, ODataError
+from invoice_bridge.onec.documents import PROFILES
+from invoice_bridge.onec.schema import MetadataError, OnecSchema, parse_metadata
+from invoice_bridge.secret import BridgeSecret, SecretConfigurationError, load_secret
+
+# The rates a Russian seller's deals use in 2026; НДС5/НДС7 only matter for simplified-tax sellers.
+REQUIRED_VAT_RATES = ("НДС22", "НДС10", "НДС0", "БезНДС")
+_FUNNEL = re.compile(r"^C(\d+):")
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    text: str
+
+
+def run_checks(settings: ProcessorSettings, secret: BridgeSecret) -> Iterator[Finding]:
+    profile = PROFILES[settings.document_kind]
+    onec = ODataClient(
+        secret.onec_odata_url,
+        username=secret.onec_username,
+        password=secret.onec_password.get_secret_value(),
+        timeout=settings.http_timeout_seconds,
+    )
+    finding, schema = _check_onec_metadata(onec, secret)
+    yield finding
+    if schema is not None:
+        missing = schema.missing(profile.entity_sets)
+        yield (
+            Finding(False, f"1C does not publish {', '.join(missing)}: add them to the OData composition")
+            if missing
+            else Finding(True, f"1C publishes every entity set {profile.name} needs")
+        )
+        yield from _vat_rates(schema)
+        yield from _organization(onec, settings)
+    bitrix = Bitrix24Client(secret.bitrix24_webhook_url, timeout=settings.http_timeout_seconds)
+    yield from _bitrix24(bitrix, settings)
+
+
+def _check_onec_metadata(onec: ODataClient, secret: BridgeSecret) -> tuple[Finding, OnecSchema | None]:
+    try:
+        schema = parse_metadata(onec.metadata())
+    except ODataError as exc:
+        if exc.status == 0:
+            return Finding(False, f"1C does not answer at {secret.onec_odata_url}: {exc.message}"), None
+        return Finding(False, f"1C refused {secret.onec_username}: {exc.explain()}"), None
+    except MetadataError as exc:
+        return Finding(False, f"1C's $metadata is unreadable: {exc}"), None
+    return Finding(True, f"1C answers at {secret.onec_odata_url} as {secret.onec_username}"), schema
+
+
+def _vat_rates(schema: OnecSchema) -> Iterator[Finding]:
+    if schema.vat_rates is None:
+        yield Finding(True, "1C's $metadata does not list VAT rates; they are checked per document")
+        return
+    missing = [rate for rate in REQUIRED_VAT_RATES if rate not in schema.vat_rates]
+    if missing:
+        yield Finding(
+            False,
+            f"1C has no VAT rate {', '.join(missing)}: this release predates the 2026 rates; update 1C:Бухгалтерия",
+        )
+    else:
+        yield Finding(True, f"1C has the VAT rates {', '.join(REQUIRED_VAT_RATES)}")
+
+
+def _organization(onec: ODataClient, settings: ProcessorSettings) -> Iterator[Finding]:
+    try:
+        organization = CatalogResolver(onec, ttl_seconds=0).organization(settings.onec_organization_inn)
+    except (ReferenceNotFound, ODataError) as exc:
+        yield Finding(False, f"organisation: {exc.explain() if isinstance(exc, ODataError) else exc}")
+        return
+    yield Finding(True, f"organisation {organization.name} issues the documents")
+
+
+def _bitrix24(bitrix: Bitrix24Client, settings: ProcessorSettings) -> Iterator[Finding]:
+    try:
+        scopes = bitrix.call("scope")
+    except Bitrix24Error as exc:
+        yield Finding(False, f"Bitrix24 webhook refused: {exc.code or exc.status} {exc.description}".rstrip())
+        return
+    if not isinstance(scopes, list) or "crm" not in scopes:
+        yield Finding(False, "the Bitrix24 incoming webhook lacks the crm scope: tick CRM in its settings")
+    else:
+        yield Finding(True, "the Bitrix24 incoming webhook has the crm scope")
+    if settings.trigger_stage_ids:
+        yield from _stages(bitrix, settings.trigger_stage_ids)
+
+
+def _stages(bitrix: Bitrix24Client, stage_ids: tuple[str, ...]) -> Iterator[Finding]:
+    entities = {_stage_entity(stage) for stage in stage_ids}
+    try:
+        known = {
+            str(row.get("STATUS_ID"))
+            for entity in sorted(entities)
+            for row in bitrix.call("crm.status.list", {"filter": {"ENTITY_ID": entity}}) or []
+        }
+    except Bitrix24Error as exc:
+        yield Finding(False, f"trigger stages could not be read: {exc.description or exc.code}")
+        return
+    unknown = [stage for stage in stage_ids if stage not in known]
+    if unknown:
+        yield Finding(False, f"trigger stages {', '.join(unknown)} do not exist in Bitrix24: check TriggerStageIds")
+    else:
+        yield Finding(True, f"trigger stages exist: {', '.join(stage_ids)}")
+
+
+def _stage_entity(stage_id: str) -> str:
+    if stage_id.startswith("DT31_"):
+        return "SMART_INVOICE_STAGE_" + stage_id.split("_", 1)[1].split(":", 1)[0]
+    funnel = _FUNNEL.match(stage_id)
+    return f"DEAL_STAGE_{funnel.group(1)}" if funnel else "DEAL_STAGE"
+
+
+def diagnose(settings_factory: Callable[[], ProcessorSettings] = ProcessorSettings) -> list[Finding]:
+    try:
+        settings = settings_factory()
+    except ValidationError as exc:
+        names = sorted({".".join(str(p) for p in error["loc"]) for error in exc.errors()})
+        return [Finding(False, f"configuration: {', '.join(names).upper()} missing or invalid (see README)")]
+    try:
+        secret = load_secret(settings.bridge_secret_id, max_age_seconds=0)
+    except SecretConfigurationError as exc:
+        return [Finding(False, str(exc))]
+    findings = [Finding(True, f"secret {settings.bridge_secret_id} has every key")]
+    findings.extend(run_checks(settings, secret))
+    return findings
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    findings = diagnose()
+    for finding in findings:
+        print(f"  {'ok ' if finding.ok else 'FIX'}  {finding.text}")
+    problems = sum(1 for finding in findings if not finding.ok)
+    print(f"\n{problems} problem{'s' if problems != 1 else ''} found." if problems else "\nEverything is in place.")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
