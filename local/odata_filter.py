@@ -7,6 +7,10 @@ Grammar (lowest precedence first)::
     unary      := "not" unary | comparison
     comparison := primary (("eq"|"ne"|"gt"|"ge"|"lt"|"le") primary)*
     primary    := "(" or_expr ")" | literal | function "(" args ")" | property
+
+Functions: substringof, startswith, endswith and 1C's typed reference `cast(guid'…', 'Document_X')`, which
+compares with a composite property (`ДокументОснование eq cast(…)` checks the value and `ДокументОснование_Type`)
+or with a single-type `…_Key` property (the GUID only).
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 _CONSTANTS: dict[str, Any] = {"true": True, "false": False, "null": None}
 _KEYWORDS = frozenset({"and", "or", "not", *_COMPARISONS, *_CONSTANTS})
-_FUNCTION_ARITY = {"substringof": 2, "startswith": 2, "endswith": 2}
+_FUNCTION_ARITY = {"substringof": 2, "startswith": 2, "endswith": 2, "cast": 2}
+TYPE_NAMESPACE = "StandardODATA."
 
 
 class FilterError(Exception):
@@ -60,6 +65,14 @@ class FilterError(Exception):
 @dataclass(frozen=True)
 class Guid:
     value: str  # lower case
+
+
+@dataclass(frozen=True)
+class TypedRef:
+    """A reference with its type, as `cast(guid'…', 'Document_X')` gives it; `type` without the namespace."""
+
+    value: str  # lower case
+    type: str
 
 
 @dataclass(frozen=True)
@@ -225,6 +238,14 @@ class _Parser:
         self._expect(")")
         if len(args) != arity:
             raise FilterError(f"Функция {name.text} ожидает {arity} аргумента, передано {len(args)}")
+        if name.text == "cast":
+            target, type_name = args
+            if not (isinstance(type_name, Literal) and isinstance(type_name.value, str) and type_name.value):
+                raise FilterError(f"Функция cast ожидает имя типа строкой, в позиции {name.pos + 1}")
+            if not (
+                isinstance(target, Property) or (isinstance(target, Literal) and isinstance(target.value, Guid | str))
+            ):
+                raise FilterError(f"Функция cast ожидает ссылку guid'…' или свойство, в позиции {name.pos + 1}")
         return Call(name.text, tuple(args))
 
 
@@ -273,15 +294,41 @@ def _evaluate(node: Node, row: Mapping[str, Any]) -> Any:
             return matches(node.left, row) and matches(node.right, row)
         return matches(node.left, row) or matches(node.right, row)
     if isinstance(node, Comparison):
-        return _compare(node.op, _evaluate(node.left, row), _evaluate(node.right, row))
+        return _compare(node.op, _operand(node.left, node.right, row), _operand(node.right, node.left, row))
+    if node.name == "cast":
+        return _cast(node, row)
     return _call(node.name, [_evaluate(arg, row) for arg in node.args])
+
+
+def _is_cast(node: Node) -> bool:
+    return isinstance(node, Call) and node.name == "cast"
+
+
+def _operand(node: Node, other: Node, row: Mapping[str, Any]) -> Any:
+    """A composite property compared with `cast(…)` is read as a typed reference (its value plus `_Type`)."""
+    if isinstance(node, Property) and _is_cast(other) and f"{node.name}_Type" in row:
+        value, kind = row.get(node.name), row.get(f"{node.name}_Type")
+        if isinstance(value, str) and isinstance(kind, str):
+            return TypedRef(value.lower(), kind.removeprefix(TYPE_NAMESPACE))
+    return _evaluate(node, row)
+
+
+def _cast(node: Call, row: Mapping[str, Any]) -> TypedRef:
+    target, type_name = (_evaluate(arg, row) for arg in node.args)
+    if isinstance(target, Guid):
+        target = target.value
+    if not isinstance(target, str) or not isinstance(type_name, str):
+        raise FilterError(f"Функция cast: нельзя привести {target!r} к типу {type_name!r}")
+    return TypedRef(target.lower(), type_name.removeprefix(TYPE_NAMESPACE))
 
 
 def _coerce(left: Any, right: Any) -> tuple[Any, Any]:
     """Bring a property value and a literal to one comparable type, as 1C does for keys, dates and numbers."""
     for a, b, swap in ((left, right, False), (right, left, True)):
         converted = b
-        if isinstance(a, Guid) and isinstance(b, str):
+        if isinstance(a, Guid) and isinstance(b, TypedRef):
+            converted = Guid(b.value)  # a single-type `…_Key` against cast(…): the GUID decides
+        elif isinstance(a, Guid) and isinstance(b, str):
             converted = Guid(b.lower())
         elif isinstance(a, datetime) and isinstance(b, str):
             try:

@@ -1,8 +1,12 @@
 """A real HTTP imitation of 1C:Бухгалтерия предприятия 3.0's standard OData interface (odata/standard.odata).
 
 Serves the sample base from `local.seed` in 1C's JSON shape, answers OData v3 queries ($filter, $select, $top,
-$skip, $orderby, $inlinecount) and accepts new `Document_СчетНаОплатуПокупателю` entities by POST. JSON only.
-Stricter than a live base in one respect: references in a posted invoice must point at existing objects.
+$skip, $orderby, $inlinecount) and `$metadata` (EDMX), creates buyer invoices, sales, tax invoices, counterparties
+and contracts by POST, changes objects by PATCH (with `If-Match: <DataVersion>`), posts and unposts documents.
+Two BP releases ("flavours", `local.onec_metadata.OnecFlavour`) differ in the shape of buyer-invoice lines and in
+the VAT rates they know. JSON only (except `$metadata`, which is XML as in 1C). Stricter than a live base in one
+respect: references in a write must point at existing objects. Optional latency per request and a cap on
+concurrent requests (1C's licence-like session limit) help test a bridge's timeouts and retries.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import json
 import re
 import struct
 import threading
+import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -26,58 +32,73 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from local.odata_filter import FilterError, matches, parse_filter
+from local.onec_metadata import (
+    ALL_VAT_RATES,
+    CONTRACTS,
+    COUNTERPARTIES,
+    EMPTY_DATE,
+    INVOICE_SET,
+    NAMESPACE,
+    NOMENCLATURE,
+    ORGANIZATIONS,
+    SALE_SET,
+    TAX_INVOICE_SET,
+    ZERO_GUID,
+    Edm,
+    EntityType,
+    OnecFlavour,
+    Prop,
+    TabularSection,
+    entity_types,
+    render_metadata,
+)
 from local.seed import ONEC_BASE, ONEC_PASSWORD, ONEC_USERNAME, OnecBase
 
+__all__ = [
+    "EMPTY_DATE",
+    "INVOICE_SET",
+    "NOMENCLATURE_TYPE",
+    "SALE_SET",
+    "SALE_TYPE",
+    "TAX_INVOICE_SET",
+    "ZERO_GUID",
+    "ODataError",
+    "OnecFlavour",
+    "OnecSandbox",
+    "RequestLogEntry",
+    "to_json",
+]
+
 ROOT_PATH = "/bp30/odata/standard.odata/"
-INVOICE_SET = "Document_СчетНаОплатуПокупателю"
-ZERO_GUID = "00000000-0000-0000-0000-000000000000"
-EMPTY_DATE = "0001-01-01T00:00:00"
-NOMENCLATURE_TYPE = "StandardODATA.Catalog_Номенклатура"
-VAT_RATES = frozenset(
-    {"НДС22", "НДС22_122", "НДС20", "НДС20_120", "НДС10", "НДС10_110", "НДС0", "БезНДС"}
-    | {"НДС5", "НДС5_105", "НДС7", "НДС7_107", "НДС18", "НДС18_118"}
-)
+NOMENCLATURE_TYPE = f"{NAMESPACE}.{NOMENCLATURE}"
+SALE_TYPE = f"{NAMESPACE}.{SALE_SET}"
+VAT_RATES = frozenset(ALL_VAT_RATES)  # every rate of BP 3.0.198; a sandbox's own list depends on its flavour
 INTERNAL_ERROR_MESSAGE = (
     "Произошла внутренняя ошибка OData сервиса. Дополнительные сведения можно найти в технологическом журнале."
 )
+SESSION_LIMIT_MESSAGE = "Превышено максимальное количество сеансов"
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _RESOURCE_RE = re.compile(r"^(?P<set>[^()/]*)(?:\((?P<key>[^)]*)\))?(?P<tail>/.*)?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+_INT_RE = re.compile(r"^-?[0-9]+$")
 _KNOWN_OPTIONS = frozenset({"$format", "$filter", "$select", "$top", "$skip", "$orderby", "$inlinecount"})
 _JSON_HEADERS = {"Content-Type": "application/json;charset=utf-8", "DataServiceVersion": "3.0"}
-
-_INVOICE_KEYS = (
-    "Организация_Key", "Склад_Key", "ПодразделениеОрганизации_Key", "Контрагент_Key",
-    "ДоговорКонтрагента_Key", "ОрганизацияПолучатель_Key", "СтруктурнаяЕдиница_Key", "Ответственный_Key",
-    "ВалютаДокумента_Key", "ТипЦен_Key", "Руководитель_Key", "ГлавныйБухгалтер_Key", "ДополнительныеУсловия_Key",
-    "ЗаРуководителяНаОсновании_Key", "ЗаГлавногоБухгалтераНаОсновании_Key", "СпособДоставки_Key",
-    "ЗаголовокСчета_Key",
-)  # fmt: skip
-# Header of СчетНаОплатуПокупателю (BP 3.0.198) with the values 1C stores when a property is not sent.
-_INVOICE_DEFAULTS: dict[str, Any] = {
-    **dict.fromkeys(_INVOICE_KEYS, ZERO_GUID),
-    "ВидОперации": "", "АдресДоставки": "", "АдресДоставкиЗначение": "", "Комментарий": "",
-    "КурсВзаиморасчетов": 0, "КратностьВзаиморасчетов": "0", "СуммаСкидки": 0, "СуммаВключаетНДС": False,
-    "СуммаДокумента": 0, "ДокументБезНДС": False, "СсылочныйИдентификатор": "", "ДокументОснование": "",
-    "ДокументОснование_Type": "StandardODATA.Undefined", "ВариантПечатиQRКода": "",
-    "Товары": [], "ВозвратнаяТара": [], "РеквизитыКодаДляОплаты": [],
-}  # fmt: skip
-_INVOICE_ROW_DEFAULTS: dict[str, Any] = {
-    "Номенклатура": "", "Номенклатура_Type": "StandardODATA.Undefined", "Содержание": "", "Количество": 0,
-    "Цена": 0, "Сумма": 0, "ПроцентСкидки": 0, "СуммаСкидки": 0, "СтавкаНДС": "", "СуммаНДС": 0,
-    "ИдентификаторСтроки": "", "ИдентификаторРодительскойСтроки": "",
-}  # fmt: skip
-_SYSTEM_PROPERTIES = ("Ref_Key", "DataVersion", "DeletionMark", "Number", "Date", "Posted")
-_ROW_NUMBERS = ("Количество", "Цена", "Сумма", "СуммаНДС")
+_XML_HEADERS = {"Content-Type": "application/xml;charset=utf-8", "DataServiceVersion": "3.0"}
+_CREATABLE = frozenset({INVOICE_SET, SALE_SET, TAX_INVOICE_SET, COUNTERPARTIES, CONTRACTS})
+_ACTIONS = ("Post", "Unpost")
+_READ_ONLY = ("Ref_Key", "DataVersion", "Posted")  # a write never takes these from the body
+_ROW_NUMBERS = ("Количество", "Цена", "Сумма", "СуммаНДС")  # required in every VAT-bearing document line
+_DESCRIPTION_LENGTH = 100  # Catalog_Контрагенты.Description (onec.md §2.1)
 
 
 @dataclass(frozen=True)
 class RequestLogEntry:
     method: str
-    entity_set: str  # decoded, e.g. "Catalog_Контрагенты"; "" for the service root
+    entity_set: str  # decoded, e.g. "Catalog_Контрагенты"; "" for the service root, "$metadata" for the metadata
     query: dict[str, str]
     status: int
     key: str | None = None  # the GUID in `Set(guid'…')`
+    action: str | None = None  # the bound function after the key, e.g. "Post" / "Unpost"
 
 
 class ODataError(Exception):
@@ -230,7 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
-        response = self.server.sandbox._dispatch(method, self.path, self.headers.get("Authorization"), body)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        response = self.server.sandbox._dispatch(method, self.path, self.headers.get("Authorization"), body, headers)
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -239,8 +261,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(response.body)
 
 
+_Check = Callable[["OnecSandbox", EntityType, dict[str, Any], Mapping[str, Any]], None]
+
+
 class OnecSandbox:
-    """1C:БП 3.0 OData imitation on 127.0.0.1; use as a context manager or call start()/stop()."""
+    """1C:БП 3.0 OData imitation on 127.0.0.1; use as a context manager or call start()/stop().
+
+    `flavour` picks the BP release imitated (line shapes, VAT rates); `unpublished` hides entity sets from the
+    OData composition; `latency_seconds` delays every answer; with `max_sessions` a request arriving while that
+    many are being processed is refused with 503 (1C's «Превышено максимальное количество сеансов»).
+    """
 
     def __init__(
         self,
@@ -251,16 +281,31 @@ class OnecSandbox:
         username: str = ONEC_USERNAME,
         password: str = ONEC_PASSWORD,
         unpublished: frozenset[str] = frozenset(),
+        flavour: OnecFlavour = OnecFlavour.BP_3_0_198,
+        latency_seconds: float = 0.0,
+        max_sessions: int | None = None,
     ) -> None:
+        if latency_seconds < 0:
+            raise ValueError("latency_seconds must not be negative")
+        if max_sessions is not None and max_sessions < 1:
+            raise ValueError("max_sessions must be at least 1")
         self._base = base
         self._address = (host, port)
         self._credentials = (username.encode("utf-8"), password.encode("utf-8"))
         self._unpublished = frozenset(base.unpublished) | unpublished
-        self._sets: dict[str, list[dict[str, Any]]] = {**_catalogs(base), INVOICE_SET: []}
+        self._flavour = flavour
+        self._enums = flavour.enums()
+        self._types = entity_types(flavour)
+        self._sets: dict[str, list[dict[str, Any]]] = {name: [] for name in self._types}
+        self._sets.update(_catalogs(base))
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
-        self._numbers: dict[tuple[str, str], int] = {}
+        self._numbers: dict[tuple[str, str, str], int] = {}
         self._versions = 1
+        self._latency = latency_seconds
+        self._max_sessions = max_sessions
+        self._sessions = 0
+        self._sessions_lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.request_log: list[RequestLogEntry] = []
@@ -301,11 +346,35 @@ class OnecSandbox:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}{ROOT_PATH}"
 
+    @property
+    def flavour(self) -> OnecFlavour:
+        return self._flavour
+
     # ---- test controls ---------------------------------------------------------------------------------
 
     def documents(self, entity_set: str = INVOICE_SET) -> list[dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._sets.get(entity_set, []))
+
+    def metadata(self) -> str:
+        """The `$metadata` document: published entity types only, enumerations of this flavour."""
+        published = [entity_type for name, entity_type in self._types.items() if name not in self._unpublished]
+        return render_metadata(published, self._enums)
+
+    def post_document(self, entity_set: str, ref: str) -> None:
+        """Mark a document posted, as if an accountant posted it in 1C (new DataVersion); KeyError if absent."""
+        with self._lock:
+            index = self._index_of(entity_set, ref.lower())
+            if index is None or not self._types[entity_set].is_document:
+                raise KeyError(f"{entity_set}(guid'{ref}')")
+            self._replace(entity_set, index, {**self._sets[entity_set][index], "Posted": True})
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every following answer by `seconds` (0 switches the delay off)."""
+        if seconds < 0:
+            raise ValueError("latency must not be negative")
+        with self._lock:
+            self._latency = seconds
 
     def reset_log(self) -> None:
         with self._lock:
@@ -332,13 +401,61 @@ class OnecSandbox:
 
     # ---- request handling ------------------------------------------------------------------------------
 
-    def _dispatch(self, method: str, raw_path: str, authorization: str | None, body: bytes) -> _Response:
+    def _dispatch(
+        self,
+        method: str,
+        raw_path: str,
+        authorization: str | None,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+    ) -> _Response:
         split = urlsplit(raw_path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         path = unquote(split.path)
         resource = path[len(ROOT_PATH) :] if path.startswith(ROOT_PATH) else path
         parts = _RESOURCE_RE.match(resource)
         entity_set = parts["set"] if parts else resource
+        action = _action_name(parts["tail"]) if parts and parts["tail"] else None
+        key: str | None = None
+        if self._enter_session():
+            try:
+                latency = self._latency
+                if latency > 0:
+                    time.sleep(latency)  # outside every lock: concurrent requests wait side by side
+                key, response = self._answer(method, path, parts, query, authorization, body, headers or {})
+            finally:
+                self._leave_session()
+        else:
+            response = _error_response(ODataError(503, "-1", SESSION_LIMIT_MESSAGE))
+            try:
+                key = self._parse_key(parts["key"]) if parts else None
+            except ODataError:
+                key = None
+        with self._lock:
+            self.request_log.append(RequestLogEntry(method, entity_set, query, response.status, key, action))
+        return response
+
+    def _enter_session(self) -> bool:
+        with self._sessions_lock:
+            if self._max_sessions is not None and self._sessions >= self._max_sessions:
+                return False
+            self._sessions += 1
+            return True
+
+    def _leave_session(self) -> None:
+        with self._sessions_lock:
+            self._sessions -= 1
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        parts: re.Match[str] | None,
+        query: dict[str, str],
+        authorization: str | None,
+        body: bytes,
+        headers: Mapping[str, str],
+    ) -> tuple[str | None, _Response]:
         key: str | None = None
         with self._lock:
             waiting = [i for i, f in enumerate(self._faults) if f.http_method in (None, method)]
@@ -349,7 +466,8 @@ class OnecSandbox:
             if not path.startswith(ROOT_PATH) or parts is None:
                 raise ODataError(404, "6", f"Неверный URL: {path}")
             key = self._parse_key(parts["key"])
-            response = self._route(method, entity_set, key, parts["tail"], query, authorization, body)
+            request = _Request(method, parts["set"], key, parts["tail"], query, body, headers)
+            response = self._route(request, authorization)
         except ODataError as error:
             response = _error_response(error)
         except FilterError as error:
@@ -359,9 +477,7 @@ class OnecSandbox:
             response = _error_response(ODataError(500, "-1", f"{INTERNAL_ERROR_MESSAGE} [sandbox: {error!r}]"))
         if fault is not None and fault.after_write:
             response = _error_response(fault.error())
-        with self._lock:
-            self.request_log.append(RequestLogEntry(method, entity_set, query, response.status, key))
-        return response
+        return key, response
 
     @staticmethod
     def _parse_key(raw: str | None) -> str | None:
@@ -386,16 +502,7 @@ class OnecSandbox:
         same_password = hmac.compare_digest(password, expected_password)
         return bool(colon) and same_user and same_password
 
-    def _route(
-        self,
-        method: str,
-        entity_set: str,
-        key: str | None,
-        tail: str | None,
-        query: dict[str, str],
-        authorization: str | None,
-        body: bytes,
-    ) -> _Response:
+    def _route(self, request: _Request, authorization: str | None) -> _Response:
         if not self._authorized(authorization):
             raise ODataError(
                 401,
@@ -403,10 +510,17 @@ class OnecSandbox:
                 "Не пройдена аутентификация пользователя OData",
                 {"WWW-Authenticate": 'Basic realm="1C"'},
             )
+        method, entity_set, key, query = request.method, request.entity_set, request.key, request.query
+        if entity_set == "$metadata" and key is None and not request.tail:
+            if method != "GET":
+                raise ODataError(405, "19", f"HTTP-метод {method} запрещён для $metadata")
+            return _Response(200, self.metadata().encode("utf-8"), dict(_XML_HEADERS))
         published = [name for name in self._sets if name not in self._unpublished]
         if entity_set and entity_set not in published:
             # The HTTP status a live base gives for an unpublished set is unverified (onec.md §5.1).
             raise ODataError(404, "8", f"Тип сущности не найден: {entity_set}")
+        if request.tail:
+            return self._call_action(request)
         fmt = query.get("$format", "")
         if fmt != "json" and not fmt.startswith("application/json"):
             raise ODataError(
@@ -415,8 +529,6 @@ class OnecSandbox:
         unknown = sorted(name for name in query if name.startswith("$") and name not in _KNOWN_OPTIONS)
         if unknown:
             raise ODataError(400, "14", f"Опция запроса не поддерживается песочницей: {unknown[0]}")
-        if tail:
-            raise ODataError(400, "11", f"Метод не найден: {tail.lstrip('/')}")
         metadata = "nometadata" not in fmt
         if not entity_set:
             if method != "GET":
@@ -427,14 +539,13 @@ class OnecSandbox:
             if key is not None:
                 return self._json(200, self._entity(entity_set, key, query), metadata)
             return self._json(200, self._collection(entity_set, query), metadata)
-        if method == "POST" and entity_set == INVOICE_SET and key is None:
-            created = self._create_invoice(body)
-            location = quote(f"{self.url}{INVOICE_SET}(guid'{created['Ref_Key']}')", safe=":/()'")
-            entity = {
-                "odata.metadata": f"{self.url}$metadata#{INVOICE_SET}/@Element",
-                **self._render(INVOICE_SET, created),
-            }
-            return self._json(201, entity, metadata, {"Location": location})
+        if method == "POST" and key is None and entity_set in _CREATABLE:
+            created = self._create(entity_set, request.body)
+            location = quote(f"{self.url}{entity_set}(guid'{created['Ref_Key']}')", safe=":/()'")
+            return self._json(201, self._element(entity_set, created), metadata, {"Location": location})
+        if method == "PATCH" and key is not None:
+            updated = self._update(entity_set, key, request.body, request.headers.get("if-match"))
+            return self._json(200, self._element(entity_set, updated), metadata)
         raise ODataError(405, "19", f"HTTP-метод {method} не поддерживается песочницей для {entity_set}")
 
     def _json(
@@ -444,13 +555,47 @@ class OnecSandbox:
             payload = {k: v for k, v in payload.items() if k != "odata.metadata"}
         return _Response(status, to_json(payload).encode("utf-8"), {**_JSON_HEADERS, **(headers or {})})
 
+    def _element(self, entity_set: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {"odata.metadata": f"{self.url}$metadata#{entity_set}/@Element", **self._render(entity_set, row)}
+
+    # ---- posting ---------------------------------------------------------------------------------------
+
+    def _call_action(self, request: _Request) -> _Response:
+        """`POST Set(guid'…')/Post?PostingModeOperational=false` and `/Unpost` (onec.md §1.8)."""
+        action = _action_name(request.tail or "")
+        entity_set = request.entity_set
+        entity_type = self._types.get(entity_set)
+        if action not in _ACTIONS or entity_type is None or not entity_type.is_document:
+            raise ODataError(400, "11", f"Метод не найден: {action}")
+        if request.method != "POST":
+            raise ODataError(405, "19", f"HTTP-метод {request.method} запрещён для метода {action}")
+        if request.key is None:
+            raise ODataError(400, "7", f"Не хватает элемента ключа: {entity_set}(guid'…')/{action}")
+        operational = request.query.get("PostingModeOperational", "false").strip().lower()
+        if operational not in ("true", "false"):
+            raise ODataError(400, "21", f"Неверное значение параметра PostingModeOperational: {operational!r}")
+        if action == "Post" and operational == "true":
+            # BP 3.0 documents have RealTimePosting=Deny (onec.md §1.8); the exact text of 1C's refusal is unverified.
+            raise ODataError(
+                500,
+                "-1",
+                f"Оперативное проведение документов {entity_set} запрещено (RealTimePosting = Deny): "
+                "проводите с PostingModeOperational=false",
+            )
+        with self._lock:
+            index = self._index_of(entity_set, request.key)
+            if index is None:
+                raise ODataError(404, "9", f"Экземпляр сущности не найден: {entity_set}(guid'{request.key}')")
+            document = self._sets[entity_set][index]
+            if action == "Post" and document["DeletionMark"]:
+                raise ODataError(500, "-1", f"Помеченный на удаление документ не может быть проведен: {entity_set}")
+            self._replace(entity_set, index, {**document, "Posted": action == "Post"})
+        return _Response(200, b"", {"DataServiceVersion": "3.0"})
+
     # ---- reading ---------------------------------------------------------------------------------------
 
     def _properties(self, entity_set: str, rows: list[dict[str, Any]]) -> set[str]:
-        names = {name for row in rows for name in row}
-        if entity_set == INVOICE_SET:
-            names |= {*_SYSTEM_PROPERTIES, *_INVOICE_DEFAULTS}
-        return names
+        return self._types[entity_set].names() | {name for row in rows for name in row}
 
     def _entity(self, entity_set: str, key: str, query: dict[str, str]) -> dict[str, Any]:
         with self._lock:
@@ -504,110 +649,313 @@ class OnecSandbox:
                 rendered[f"{link}@navigationLinkUrl"] = f"{entity_set}(guid'{row['Ref_Key']}')/{link}"
         return rendered
 
-    # ---- writing ---------------------------------------------------------------------------------------
+    # ---- writing: the shared part ----------------------------------------------------------------------
 
-    def _create_invoice(self, raw: bytes) -> dict[str, Any]:
-        try:
-            body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ODataError(400, "1", f"Не удалось разобрать тело запроса как JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise ODataError(400, "2", "Тело запроса должно быть JSON-объектом")
-        if "Posted" in body:
+    def _create(self, entity_set: str, raw: bytes) -> dict[str, Any]:
+        body = _parse_body(raw)
+        entity_type = self._types[entity_set]
+        self._check_body(entity_type, body, patch=False)
+        with self._lock:
+            entity = {**entity_type.defaults(), "Ref_Key": str(uuid.uuid4())}
+            self._apply(entity_type, entity, body)
+            self._complete(entity_type, entity, body)
+            self._sets[entity_set].append(entity)
+            return copy.deepcopy(entity)
+
+    def _update(self, entity_set: str, key: str, raw: bytes, if_match: str | None) -> dict[str, Any]:
+        """PATCH: only the properties sent change; a tabular section sent replaces the whole section."""
+        body = _parse_body(raw)
+        entity_type = self._types[entity_set]
+        self._check_body(entity_type, body, patch=True)
+        if "Ref_Key" in body and str(body["Ref_Key"]).lower() != key:
+            raise ODataError(400, "16", "Не удалось присвоить свойство Ref_Key: ключ объекта не меняется")
+        with self._lock:
+            index = self._index_of(entity_set, key)
+            if index is None:
+                raise ODataError(404, "9", f"Экземпляр сущности не найден: {entity_set}(guid'{key}')")
+            current = self._sets[entity_set][index]
+            if if_match is not None and not _etag_matches(if_match, current["DataVersion"]):
+                # 412 for a stale DataVersion (onec.md §1.11); the odata.error code 1C uses here is unverified.
+                raise ODataError(
+                    412,
+                    "-1",
+                    f"Объект {entity_set}(guid'{key}') изменен другим пользователем: версия в If-Match "
+                    f"{if_match.strip()} устарела, текущая {current['DataVersion']}",
+                )
+            entity = copy.deepcopy(current)
+            self._apply(entity_type, entity, body)
+            if entity_type.is_document and entity["DeletionMark"] and not current["DeletionMark"]:
+                entity["Posted"] = False  # marking a document for deletion cancels its posting, as in 1C
+            self._complete(entity_type, entity, body)
+            self._sets[entity_set][index] = entity
+            return copy.deepcopy(entity)
+
+    def _check_body(self, entity_type: EntityType, body: Mapping[str, Any], *, patch: bool) -> None:
+        """What can be judged from the body alone: names, types, enum values, rows."""
+        if entity_type.is_document and "Posted" in body:
             raise ODataError(400, "16", "Не удалось присвоить свойство Posted: проведение выполняется методом Post")
+        known = entity_type.names()
         for name in body:
-            if name not in _INVOICE_DEFAULTS and name not in _SYSTEM_PROPERTIES and not _ignorable(name):
+            if name not in known and not _ignorable(name):
                 raise ODataError(400, "10", f"Свойство не найдено: {name}")
-        date = body.get("Date")
-        if not isinstance(date, str) or not _DATE_RE.match(date):
-            raise ODataError(400, "5", f"Нет обязательного значения свойства Date (ГГГГ-ММ-ДДTчч:мм:сс): {date!r}")
-        if not isinstance(body.get("СуммаВключаетНДС", False), bool):
-            raise ODataError(400, "4", "Неверное значение свойства СуммаВключаетНДС: ожидается true/false")
-        rows = body.get("Товары")
+        if entity_type.is_document and (not patch or "Date" in body):
+            date = body.get("Date")
+            if not _is_date(date):
+                raise ODataError(400, "5", f"Нет обязательного значения свойства Date (ГГГГ-ММ-ДДTчч:мм:сс): {date!r}")
+        for prop in entity_type.properties:
+            if prop.name in body:
+                self._check_value(prop, body[prop.name], prop.name)
+        for section in entity_type.tabular_sections:
+            if section.name in body:
+                self._check_rows(section, body[section.name])
+
+    def _check_value(self, prop: Prop, value: Any, where: str) -> None:
+        if not _has_type(prop.type, value):
+            expected = {
+                Edm.GUID: "GUID", Edm.STRING: "строка", Edm.DOUBLE: "число", Edm.INT64: "целое число",
+                Edm.BOOLEAN: "true/false", Edm.DATETIME: "дата ГГГГ-ММ-ДДTчч:мм:сс",
+            }[prop.type]  # fmt: skip
+            raise ODataError(400, "4", f"Неверное значение свойства {where}: {value!r}, ожидается {expected}")
+        if prop.enum is not None and value != "" and value not in self._enums[prop.enum]:
+            raise ODataError(400, "4", f"Неверное значение свойства {where}: {value!r} нет в перечислении {prop.enum}")
+
+    def _check_rows(self, section: TabularSection, rows: Any) -> None:
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise ODataError(400, "4", "Неверное значение свойства Товары: ожидается массив строк-объектов")
+            raise ODataError(400, "4", f"Неверное значение свойства {section.name}: ожидается массив строк-объектов")
         if any("LineNumber" not in row for row in rows):
             raise ODataError(500, "-1", INTERNAL_ERROR_MESSAGE)  # what a live base answers (onec.md §1.7)
-        with self._lock:
-            organization = self._check_reference(body, "Организация_Key", "Catalog_Организации")
-            counterparty = self._check_reference(body, "Контрагент_Key", "Catalog_Контрагенты")
-            self._check_reference(body, "ВалютаДокумента_Key", "Catalog_Валюты")
-            if body.get("ДоговорКонтрагента_Key", ZERO_GUID) != ZERO_GUID:
-                contract = self._check_reference(body, "ДоговорКонтрагента_Key", "Catalog_ДоговорыКонтрагентов")
-                if contract["Owner_Key"] != counterparty["Ref_Key"]:
-                    raise ODataError(
-                        400,
-                        "4",
-                        "Неверное значение свойства ДоговорКонтрагента_Key: договор другого контрагента",
-                    )
-            ref = str(uuid.uuid4())
-            stored_rows = [self._check_row(row, ref) for row in rows]
-            self._versions += 1
-            document = {
-                "Ref_Key": ref,
-                "DataVersion": _data_version(self._versions),
-                "DeletionMark": False,
-                "Number": body.get("Number") or self._next_number(organization["Префикс"], date[:4]),
-                "Date": date,
-                "Posted": False,
-                **_INVOICE_DEFAULTS,
-                **{k: v for k, v in body.items() if k not in _SYSTEM_PROPERTIES},
-                "Товары": stored_rows,
-            }
-            if not document["СсылочныйИдентификатор"]:
-                document["СсылочныйИдентификатор"] = str(uuid.uuid4())
-            document["СуммаДокумента"] = _invoice_total(stored_rows, bool(document["СуммаВключаетНДС"]))
-            self._sets[INVOICE_SET].append(document)
-            return copy.deepcopy(document)
+        vat = section.column("СтавкаНДС")
+        for row in rows:
+            line = row["LineNumber"]
+            if isinstance(line, bool) or not re.fullmatch(r"[1-9]\d*", str(line)):
+                raise ODataError(400, "4", f"Неверное значение свойства LineNumber: {line!r}")
+            where = f"{section.name} (LineNumber={line})"
+            for name in row:
+                if section.column(name) is None and name not in ("LineNumber", "Ref_Key"):
+                    raise ODataError(400, "10", f"Свойство не найдено: {where}.{name}")
+            for column in section.columns:
+                if vat is not None and column.name in _ROW_NUMBERS and column.name not in row:
+                    raise ODataError(400, "5", f"Нет обязательного значения свойства {where}.{column.name}")
+                if column.name in row:
+                    self._check_value(column, row[column.name], f"{where}.{column.name}")
+            if vat is not None and not row.get("СтавкаНДС"):
+                raise ODataError(400, "4", f"Неверное значение свойства {where}.СтавкаНДС: {row.get('СтавкаНДС')!r}")
 
-    def _check_reference(self, body: Mapping[str, Any], name: str, catalog: str) -> dict[str, Any]:
-        value = body.get(name, ZERO_GUID)
-        if not isinstance(value, str) or not _GUID_RE.match(value):
-            raise ODataError(400, "4", f"Неверное значение свойства {name}: {value!r} не является GUID")
-        for row in self._sets[catalog]:
-            if row["Ref_Key"] == value.lower():
-                return row
-        # A live base would store a broken reference («<Объект не найден>»); the sandbox refuses it.
-        raise ODataError(400, "4", f"Неверное значение свойства {name}: в {catalog} нет объекта {value}")
+    @staticmethod
+    def _apply(entity_type: EntityType, entity: dict[str, Any], body: Mapping[str, Any]) -> None:
+        """Copy the body's values into the object; a tabular section sent replaces the stored one."""
+        for name, value in body.items():
+            if name in _READ_ONLY or _ignorable(name):
+                continue
+            section = entity_type.section(name)
+            if section is not None:
+                entity[name] = [_stored_row(section, row, entity["Ref_Key"]) for row in value]
+            else:
+                prop = entity_type.prop(name)
+                entity[name] = _stored_value(prop.type, value) if prop is not None else value
 
-    def _check_row(self, row: Mapping[str, Any], ref: str) -> dict[str, Any]:
-        line = row["LineNumber"]
-        where = f"Товары (LineNumber={line})"
-        if isinstance(line, bool) or not re.fullmatch(r"[1-9]\d*", str(line)):
-            raise ODataError(400, "4", f"Неверное значение свойства LineNumber: {line!r}")
-        for name in row:
-            if name not in _INVOICE_ROW_DEFAULTS and name not in ("LineNumber", "Ref_Key"):
-                raise ODataError(400, "10", f"Свойство не найдено: {where}.{name}")
-        for name in _ROW_NUMBERS:
-            if name not in row:
-                raise ODataError(400, "5", f"Нет обязательного значения свойства {where}.{name}")
-            if isinstance(row[name], bool) or not isinstance(row[name], int | Decimal):
-                raise ODataError(400, "4", f"Неверное значение свойства {where}.{name}: ожидается число")
-        if row.get("СтавкаНДС") not in VAT_RATES:
-            raise ODataError(400, "4", f"Неверное значение свойства {where}.СтавкаНДС: {row.get('СтавкаНДС')!r}")
-        item, item_type = row.get("Номенклатура", ""), row.get("Номенклатура_Type", "")
-        if item:
-            if item_type != NOMENCLATURE_TYPE:
+    def _complete(self, entity_type: EntityType, entity: dict[str, Any], body: Mapping[str, Any]) -> None:
+        """Under the lock: check references and the kind's own rules, compute what 1C computes on write,
+        number the object and give it a new DataVersion."""
+        self._check_references(entity_type, entity)
+        check = _KIND_CHECKS.get(entity_type.name)
+        if check is not None:
+            check(self, entity_type, entity, body)
+        if entity_type.is_document and not entity["Number"]:
+            organization = self._find(ORGANIZATIONS, entity["Организация_Key"]) or {}
+            entity["Number"] = self._next_number(entity_type, str(organization.get("Префикс", "")), entity["Date"])
+        elif not entity_type.is_document and not entity["Code"]:
+            entity["Code"] = self._next_code(entity_type.name)
+        self._versions += 1
+        entity["DataVersion"] = _data_version(self._versions)
+
+    def _check_references(self, entity_type: EntityType, entity: Mapping[str, Any]) -> None:
+        for prop in entity_type.properties:
+            self._check_reference(prop, entity, prop.name)
+        for section in entity_type.tabular_sections:
+            for row in entity[section.name]:
+                for column in section.columns:
+                    self._check_reference(column, row, f"{section.name} (LineNumber={row['LineNumber']}).{column.name}")
+
+    def _check_reference(self, prop: Prop, values: Mapping[str, Any], where: str) -> None:
+        value = values.get(prop.name)
+        if not prop.references or value in (None, "", ZERO_GUID) or value == values.get("Ref_Key"):
+            return
+        targets = prop.references
+        if prop.type is Edm.STRING:  # the value of a composite pair: its `_Type` says where to look
+            kind = values.get(f"{prop.name}_Type", "")
+            allowed = [f"{NAMESPACE}.{target}" for target in prop.references]
+            if kind not in allowed:
                 raise ODataError(
-                    400,
-                    "4",
-                    f"Неверное значение свойства {where}.Номенклатура_Type: ожидается {NOMENCLATURE_TYPE}",
+                    400, "4", f"Неверное значение свойства {where}_Type: {kind!r}, ожидается {' или '.join(allowed)}"
                 )
-            self._check_reference({"Номенклатура": item}, "Номенклатура", "Catalog_Номенклатура")
-        elif not (isinstance(row.get("Содержание"), str) and row["Содержание"].strip()):
-            raise ODataError(400, "5", f"Нет обязательного значения свойства {where}: Номенклатура или Содержание")
-        sent = {k: v for k, v in row.items() if k not in ("Ref_Key", "LineNumber")}
-        return {"Ref_Key": ref, "LineNumber": str(line), **_INVOICE_ROW_DEFAULTS, **sent}
+            if not _GUID_RE.match(str(value)):
+                raise ODataError(400, "4", f"Неверное значение свойства {where}: {value!r} не является GUID")
+            targets = (kind.removeprefix(f"{NAMESPACE}."),)
+        if all(self._find(target, str(value)) is None for target in targets):
+            # A live base would store a broken reference («<Объект не найден>»); the sandbox refuses it.
+            raise ODataError(400, "4", f"Неверное значение свойства {where}: в {targets[0]} нет объекта {value}")
 
-    def _next_number(self, prefix: str, year: str) -> str:
-        sequence = self._numbers.get((prefix, year), 0) + 1
-        self._numbers[(prefix, year)] = sequence
-        return f"{prefix}00-{sequence:06d}"
+    def _require(self, entity: Mapping[str, Any], *names: str) -> None:
+        for name in names:
+            value = entity.get(name)
+            if value is None or value == ZERO_GUID or (isinstance(value, str) and not value.strip()):
+                raise ODataError(400, "5", f"Нет обязательного значения свойства {name}")
+
+    def _find(self, entity_set: str, ref: str) -> dict[str, Any] | None:
+        index = self._index_of(entity_set, ref.lower())
+        return None if index is None else self._sets[entity_set][index]
+
+    def _index_of(self, entity_set: str, ref: str) -> int | None:
+        for index, row in enumerate(self._sets.get(entity_set, [])):
+            if row["Ref_Key"] == ref:
+                return index
+        return None
+
+    def _replace(self, entity_set: str, index: int, entity: dict[str, Any]) -> None:
+        """Store a changed object as a new dict (readers may hold the old one) with a new DataVersion."""
+        self._versions += 1
+        self._sets[entity_set][index] = {**entity, "DataVersion": _data_version(self._versions)}
+
+    def _next_number(self, entity_type: EntityType, prefix: str, date: str) -> str:
+        """Autonumber per document kind, organisation prefix and year (NumberPeriodicity=Year, onec.md §1.6)."""
+        counter = (entity_type.name, prefix, date[:4])
+        sequence = self._numbers.get(counter, 0) + 1
+        self._numbers[counter] = sequence
+        head = f"{prefix}00-"
+        return head + str(sequence).zfill(max(entity_type.number_length - len(head), 1))
+
+    def _next_code(self, entity_set: str) -> str:
+        highest = 0
+        for row in self._sets[entity_set]:
+            match = re.fullmatch(r"00-(\d+)", str(row.get("Code", "")))
+            if match:
+                highest = max(highest, int(match[1]))
+        return f"00-{highest + 1:06d}"
+
+    # ---- writing: the rules of each kind ---------------------------------------------------------------
+
+    def _check_contract(self, entity: Mapping[str, Any]) -> None:
+        contract = self._find(CONTRACTS, entity.get("ДоговорКонтрагента_Key", ZERO_GUID))
+        if contract is not None and contract["Owner_Key"] != entity["Контрагент_Key"]:
+            raise ODataError(400, "4", "Неверное значение свойства ДоговорКонтрагента_Key: договор другого контрагента")
+
+    def _check_items(self, entity_type: EntityType, entity: Mapping[str, Any]) -> None:
+        """Each VAT-bearing line names an item (or, where the section has it, a text in Содержание)."""
+        for section in entity_type.tabular_sections:
+            if section.column("СтавкаНДС") is None:
+                continue
+            for row in entity[section.name]:
+                where = f"{section.name} (LineNumber={row['LineNumber']})"
+                item = row.get("Номенклатура", "") or row.get("Номенклатура_Key", ZERO_GUID) != ZERO_GUID
+                if item:
+                    continue
+                if section.column("Содержание") is None:
+                    raise ODataError(400, "5", f"Нет обязательного значения свойства {where}.Номенклатура_Key")
+                if not str(row.get("Содержание", "")).strip():
+                    raise ODataError(
+                        400, "5", f"Нет обязательного значения свойства {where}: Номенклатура или Содержание"
+                    )
+
+    def _check_invoice(self, entity_type: EntityType, entity: dict[str, Any], body: Mapping[str, Any]) -> None:
+        self._require(entity, "Организация_Key", "Контрагент_Key", "ВалютаДокумента_Key")
+        self._check_contract(entity)
+        self._check_items(entity_type, entity)
+        if not entity["СсылочныйИдентификатор"]:
+            entity["СсылочныйИдентификатор"] = str(uuid.uuid4())
+        entity["СуммаДокумента"] = _document_total(entity["Товары"], bool(entity["СуммаВключаетНДС"]))
+
+    def _check_sale(self, entity_type: EntityType, entity: dict[str, Any], body: Mapping[str, Any]) -> None:
+        self._require(entity, "Организация_Key", "Контрагент_Key", "ВалютаДокумента_Key")
+        self._check_contract(entity)
+        self._check_items(entity_type, entity)
+        lines = [*entity["Товары"], *entity["Услуги"]]
+        entity["СуммаДокумента"] = _document_total(lines, bool(entity["СуммаВключаетНДС"]))
+
+    def _check_tax_invoice(self, entity_type: EntityType, entity: dict[str, Any], body: Mapping[str, Any]) -> None:
+        self._require(entity, "Организация_Key", "Контрагент_Key", "ДокументОснование")
+        self._check_contract(entity)
+        refs = [entity["ДокументОснование"]]
+        for row in entity["ДокументыОснования"]:
+            if not row["ДокументОснование"]:
+                where = f"ДокументыОснования (LineNumber={row['LineNumber']})"
+                raise ODataError(400, "5", f"Нет обязательного значения свойства {where}.ДокументОснование")
+            refs.append(row["ДокументОснование"])
+        sales = {ref.lower(): self._find(SALE_SET, ref) or {} for ref in refs}
+        for ref, sale in sales.items():
+            for name in ("Организация_Key", "Контрагент_Key"):
+                if sale.get(name) != entity[name]:
+                    raise ODataError(
+                        400, "4", f"Неверное значение свойства {name}: не совпадает с документом-основанием {ref}"
+                    )
+        # Totals come from the sales unless the body gives them (BP fills a tax invoice from its basis).
+        if "СуммаДокумента" not in body:
+            entity["СуммаДокумента"] = sum((Decimal(s["СуммаДокумента"]) for s in sales.values()), Decimal(0))
+        if "СуммаНДСДокумента" not in body:
+            entity["СуммаНДСДокумента"] = sum(
+                (Decimal(line["СуммаНДС"]) for s in sales.values() for line in [*s["Товары"], *s["Услуги"]]),
+                Decimal(0),
+            )
+        if entity["ВалютаДокумента_Key"] == ZERO_GUID:
+            entity["ВалютаДокумента_Key"] = sales[entity["ДокументОснование"].lower()]["ВалютаДокумента_Key"]
+
+    def _check_counterparty(self, entity_type: EntityType, entity: dict[str, Any], body: Mapping[str, Any]) -> None:
+        self._require(entity, "Description")
+        if len(entity["Description"]) > _DESCRIPTION_LENGTH:
+            raise ODataError(
+                400,
+                "4",
+                f"Неверное значение свойства Description: длина {len(entity['Description'])} больше "
+                f"{_DESCRIPTION_LENGTH} символов (полное наименование — в НаименованиеПолное)",
+            )
+        self._require(entity, "ЮридическоеФизическоеЛицо")
+        if entity["ГоловнойКонтрагент_Key"] == ZERO_GUID:
+            entity["ГоловнойКонтрагент_Key"] = entity["Ref_Key"]  # BP ПередЗаписью (onec.md §2.1)
+        entity["ИННВведенКорректно"] = _inn_is_valid(entity["ИНН"])
+        entity["КППВведенКорректно"] = bool(re.fullmatch(r"[0-9]{4}[0-9A-Z]{2}[0-9]{3}", entity["КПП"]))
+
+    def _check_contract_catalog(self, entity_type: EntityType, entity: dict[str, Any], body: Mapping[str, Any]) -> None:
+        self._require(entity, "Owner_Key", "Организация_Key", "ВидДоговора", "Description")
+
+
+_KIND_CHECKS: dict[str, _Check] = {
+    INVOICE_SET: OnecSandbox._check_invoice,
+    SALE_SET: OnecSandbox._check_sale,
+    TAX_INVOICE_SET: OnecSandbox._check_tax_invoice,
+    COUNTERPARTIES: OnecSandbox._check_counterparty,
+    CONTRACTS: OnecSandbox._check_contract_catalog,
+}
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    entity_set: str
+    key: str | None
+    tail: str | None
+    query: dict[str, str]
+    body: bytes
+    headers: Mapping[str, str]  # names in lower case
+
+
+def _action_name(tail: str) -> str:
+    name = tail.strip("/")
+    return name[:-2] if name.endswith("()") else name
 
 
 def _error_response(error: ODataError) -> _Response:
     payload = {"odata.error": {"code": error.code, "message": {"lang": "ru", "value": error.message}}}
     return _Response(error.status, to_json(payload).encode("utf-8"), {**_JSON_HEADERS, **error.headers})
+
+
+def _parse_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ODataError(400, "1", f"Не удалось разобрать тело запроса как JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ODataError(400, "2", "Тело запроса должно быть JSON-объектом")
+    return body
 
 
 def _reject_constant(name: str) -> Any:
@@ -619,7 +967,73 @@ def _ignorable(name: str) -> bool:
     return name.startswith("Удалить") or name.startswith("odata.") or "@" in name
 
 
-def _invoice_total(rows: list[dict[str, Any]], vat_included: bool) -> Decimal:
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return value == EMPTY_DATE
+    return True
+
+
+def _has_type(edm: Edm, value: Any) -> bool:
+    if edm is Edm.GUID:
+        return isinstance(value, str) and bool(_GUID_RE.match(value))
+    if edm is Edm.STRING:
+        return isinstance(value, str)
+    if edm is Edm.BOOLEAN:
+        return isinstance(value, bool)
+    if edm is Edm.DATETIME:
+        return _is_date(value)
+    if isinstance(value, bool):
+        return False
+    if edm is Edm.INT64:
+        if isinstance(value, Decimal):
+            return value.is_finite() and value == value.to_integral_value()
+        return isinstance(value, int) or (isinstance(value, str) and bool(_INT_RE.match(value)))
+    return isinstance(value, int | Decimal)  # Edm.Double
+
+
+def _stored_value(edm: Edm, value: Any) -> Any:
+    if edm is Edm.GUID:
+        return str(value).lower()
+    if edm is Edm.INT64:
+        return str(int(value))  # 1C answers Edm.Int64 as a string (onec.md §1.5)
+    return value
+
+
+def _stored_row(section: TabularSection, row: Mapping[str, Any], ref: str) -> dict[str, Any]:
+    stored: dict[str, Any] = {"Ref_Key": ref, "LineNumber": str(int(str(row["LineNumber"]))), **section.row_defaults()}
+    for column in section.columns:
+        if column.name in row:
+            stored[column.name] = _stored_value(column.type, row[column.name])
+    return stored
+
+
+def _etag_matches(if_match: str, data_version: str) -> bool:
+    """`If-Match` carries the DataVersion as is; quoted and weak forms and `*` are read as HTTP has them."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return any(tag == "*" or tag.removeprefix("W/").strip('"') == data_version for tag in tags)
+
+
+def _inn_is_valid(inn: str) -> bool:
+    """ИНН checksum as BP checks it (onec.md §3.1)."""
+    if not re.fullmatch(r"[0-9]{10}|[0-9]{12}", inn) or inn.startswith("00"):
+        return False
+    digits = [int(char) for char in inn]
+
+    def check(weights: list[int]) -> int:
+        return sum(w * d for w, d in zip(weights, digits, strict=False)) % 11 % 10
+
+    if len(digits) == 10:
+        return check([2, 4, 10, 3, 5, 9, 4, 6, 8]) == digits[9]
+    return (
+        check([7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) == digits[10] and check([3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) == digits[11]
+    )
+
+
+def _document_total(rows: list[dict[str, Any]], vat_included: bool) -> Decimal:
     total = sum((Decimal(row["Сумма"]) for row in rows), Decimal(0))
     if not vat_included:
         total += sum((Decimal(row["СуммаНДС"]) for row in rows), Decimal(0))

@@ -195,6 +195,10 @@ NOMENCLATURE_COMMISSIONING = "6f1c2a12-8d3e-11ef-a1b2-0050569f62a1"
 NOMENCLATURE_CONSULTING = "6f1c2a13-8d3e-11ef-a1b2-0050569f62a1"
 NOMENCLATURE_SERVICE_PLAN = "6f1c2a14-8d3e-11ef-a1b2-0050569f62a1"
 SERVICE_PLAN_CODE = "00-00000105"  # matched by Code: its Bitrix24 product was made by hand
+# A 1C item that carries an Артикул (vendor code), for matching products by article instead of Code or GUID.
+NOMENCLATURE_SERVICE_PLAN_ANNUAL = "6f1c2a15-8d3e-11ef-a1b2-0050569f62a1"
+SERVICE_PLAN_ANNUAL_CODE = "00-00000106"
+SERVICE_PLAN_ANNUAL_ARTICLE = "SP-STD-01"
 
 PRODUCTS: tuple[Product, ...] = (
     Product(id=101, name="Ноутбук ProBook 450 G10", xml_id=NOMENCLATURE_LAPTOP, vat_rate=Decimal("22")),
@@ -568,6 +572,13 @@ ONEC_BASE = OnecBase(
             ref_key=NOMENCLATURE_SERVICE_PLAN,
             code=SERVICE_PLAN_CODE,
             description="Сервисный план Стандарт",
+            is_service=True,
+        ),
+        OnecNomenclature(
+            ref_key=NOMENCLATURE_SERVICE_PLAN_ANNUAL,
+            code=SERVICE_PLAN_ANNUAL_CODE,
+            description="Сервисный план Стандарт, годовой",
+            article=SERVICE_PLAN_ANNUAL_ARTICLE,
             is_service=True,
         ),
     ),

@@ -14,11 +14,11 @@ from aws_lambda_powertools.utilities import parameters
 from moto.server import ThreadedMotoServer
 
 from invoice_bridge import aws
-from invoice_bridge.config import processor_settings, receiver_settings
+from invoice_bridge.config import processor_settings, receiver_settings, reconciler_settings
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.processor_service import pipeline_for
 from local.bitrix24_sandbox import Bitrix24Sandbox
-from local.lambda_runtime import ROOT, HttpApiGateway, SqsEventSource, load_handler
+from local.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
 from local.onec_sandbox import OnecSandbox
 from local.seed import APPLICATION_TOKEN, ONEC_PASSWORD, ONEC_USERNAME
 from local.template_resources import LocalResources, create_resources, function_environment, load_template
@@ -31,6 +31,7 @@ STACK_NAME = "invoice-bridge-local"
 REGION = "eu-central-1"
 RECEIVER_ID = "WebhookReceiverFunction"
 PROCESSOR_ID = "InvoiceProcessorFunction"
+RECONCILER_ID = "ReconcilerFunction"
 WEBHOOK_PATH = "/bitrix24/events"
 
 
@@ -41,6 +42,7 @@ def forget_warm_state() -> None:
     pipeline_for.cache_clear()
     aws.sqs_client.cache_clear()
     aws.dynamodb_client.cache_clear()
+    reconciler_settings.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
@@ -90,7 +92,7 @@ class LocalStack:
             },
         )
         environment: dict[str, str] = {}
-        for function_id in (RECEIVER_ID, PROCESSOR_ID):
+        for function_id in (RECEIVER_ID, PROCESSOR_ID, RECONCILER_ID):
             environment.update(function_environment(template, function_id, self.resources, self.parameter_overrides))
         environment["POWERTOOLS_LOG_LEVEL"] = self.log_level
         self._set_environment(environment)
@@ -116,6 +118,15 @@ class LocalStack:
         if poll:
             self._event_source.start()
         return self
+
+    def run_reconciler(self) -> dict[str, Any]:
+        """One scheduled run of the reconciler, as EventBridge would start it."""
+        handler = load_handler("reconciler")
+        result: dict[str, Any] = handler(
+            {"source": "aws.events", "detail-type": "Scheduled Event"},
+            LambdaContext("ReconcilerFunction", timeout_seconds=120),
+        )
+        return result
 
     def stop(self) -> None:
         for part in (self._event_source, self._gateway, self._moto):

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -26,19 +26,8 @@ class ReceiverSettings(_Settings):
     max_webhook_body_bytes: int = Field(default=16384, ge=1024, le=262144)
 
 
-class ProcessorSettings(_Settings):
-    ledger_table_name: str = Field(min_length=1)
+class _TriggerStages(BaseModel):
     trigger_stage_ids: Annotated[tuple[str, ...], NoDecode] = ()
-    document_kind: Literal["buyer_invoice", "sale_and_tax_invoice"] = "buyer_invoice"
-    onec_post_documents: bool = False
-    onec_create_counterparties: bool = False
-    onec_create_contracts: bool = False
-    onec_item_code_field: Literal["Code", "Артикул"] = "Code"
-    onec_organization_inn: str = Field(default="", pattern=r"^(\d{10}|\d{12})?$")
-    document_timezone: str = "Europe/Moscow"
-    lease_seconds: int = Field(default=180, ge=10, description="longer than the processor's timeout")
-    writeback_field: str = Field(default="", pattern=r"^(UF_CRM_[A-Z0-9_]+)?$")
-    onec_catalog_cache_seconds: int = Field(default=600, ge=0)
 
     @field_validator("trigger_stage_ids", mode="before")
     @classmethod
@@ -46,6 +35,21 @@ class ProcessorSettings(_Settings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+
+class ProcessorSettings(_Settings, _TriggerStages):
+    ledger_table_name: str = Field(min_length=1)
+    document_kind: Literal["buyer_invoice", "sale_and_tax_invoice"] = "buyer_invoice"
+    onec_post_documents: bool = False
+    onec_create_counterparties: bool = False
+    onec_create_contracts: bool = False
+    onec_item_code_field: Literal["Code", "Артикул"] = "Code"
+    on_leaving_trigger: Literal["comment", "deletion_mark"] = "comment"
+    onec_organization_inn: str = Field(default="", pattern=r"^(\d{10}|\d{12})?$")
+    document_timezone: str = "Europe/Moscow"
+    lease_seconds: int = Field(default=180, ge=10, description="longer than the processor's timeout")
+    writeback_field: str = Field(default="", pattern=r"^(UF_CRM_[A-Z0-9_]+)?$")
+    onec_catalog_cache_seconds: int = Field(default=600, ge=0)
 
     @field_validator("document_timezone")
     @classmethod
@@ -57,6 +61,13 @@ class ProcessorSettings(_Settings):
         return value
 
 
+class ReconcilerSettings(_Settings, _TriggerStages):
+    ledger_table_name: str = Field(min_length=1)
+    queue_url: str = Field(min_length=1)
+    first_lookback_hours: int = Field(default=24, ge=1, le=24 * 30)
+    max_bitrix24_requests: int = Field(default=20, ge=1, le=500, description="budget of one run")
+
+
 @lru_cache(maxsize=1)
 def receiver_settings() -> ReceiverSettings:
     return ReceiverSettings()
@@ -65,3 +76,8 @@ def receiver_settings() -> ReceiverSettings:
 @lru_cache(maxsize=1)
 def processor_settings() -> ProcessorSettings:
     return ProcessorSettings()
+
+
+@lru_cache(maxsize=1)
+def reconciler_settings() -> ReconcilerSettings:
+    return ReconcilerSettings()

@@ -1,11 +1,14 @@
 """The DynamoDB ledger: one item per deal, every change a conditional write, so two workers never both create.
 
-States: IN_PROGRESS (leased) → CREATED | REJECTED | RETRYING. A CREATED deal is never claimed again.
+States: IN_PROGRESS (leased) → CREATED | CHANGED_AFTER_POSTING | REJECTED | RETRYING, and CREATED → WITHDRAWN.
+A deal with a document is claimed again only for different content, to update its draft.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +25,15 @@ class LedgerStatus(StrEnum):
     CREATED = "CREATED"
     REJECTED = "REJECTED"
     RETRYING = "RETRYING"
+    CHANGED_AFTER_POSTING = "CHANGED_AFTER_POSTING"  # the deal changed after the accountant posted the document
+    WITHDRAWN = "WITHDRAWN"  # the deal left the trigger stage after its document was made
+
+
+PORTALS_KEY = "portals"
+CHECKPOINT_PREFIX = "reconciler#"
+
+# The deal has a document in 1C in these states.
+DOCUMENT_STATES = frozenset({LedgerStatus.CREATED, LedgerStatus.CHANGED_AFTER_POSTING})
 
 
 class LedgerRecord(BaseModel):
@@ -52,17 +64,24 @@ class Ledger:
         return None if item is None else _record(item)
 
     def claim(self, key: str, *, owner: str, content_hash: str, lease_seconds: int) -> bool:
-        """Takes the deal for creation. False when another worker holds a live lease or it is already CREATED."""
+        """Takes the deal to create or update its document. False when another worker holds a live lease, or
+        the deal's document already has this content."""
         now = int(time.time())
         return self._conditional_update(
             key,
             "SET #s = :in_progress, lease_owner = :owner, lease_expires_at = :expires, content_hash = :hash, "
-            "attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, created_at = if_not_exists(created_at, :now)",
-            "attribute_not_exists(pk) OR #s IN (:retrying, :rejected) OR (#s = :in_progress AND lease_expires_at < :now)",
+            "attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, "
+            "created_at = if_not_exists(created_at, :now)",
+            "attribute_not_exists(pk) OR #s IN (:retrying, :rejected) "
+            "OR (#s IN (:created, :changed, :withdrawn) AND content_hash <> :hash) "
+            "OR (#s = :in_progress AND lease_expires_at < :now)",
             {
                 ":in_progress": {"S": LedgerStatus.IN_PROGRESS},
                 ":retrying": {"S": LedgerStatus.RETRYING},
                 ":rejected": {"S": LedgerStatus.REJECTED},
+                ":created": {"S": LedgerStatus.CREATED},
+                ":changed": {"S": LedgerStatus.CHANGED_AFTER_POSTING},
+                ":withdrawn": {"S": LedgerStatus.WITHDRAWN},
                 ":owner": {"S": owner},
                 ":expires": {"N": str(now + lease_seconds)},
                 ":hash": {"S": content_hash},
@@ -72,14 +91,24 @@ class Ledger:
             },
         )
 
-    def mark_created(self, key: str, *, owner: str, ref_key: str, number: str, total: str, vat_total: str) -> bool:
+    def mark_created(
+        self,
+        key: str,
+        *,
+        owner: str,
+        ref_key: str,
+        number: str,
+        total: str,
+        vat_total: str,
+        status: LedgerStatus = LedgerStatus.CREATED,
+    ) -> bool:
         return self._conditional_update(
             key,
-            "SET #s = :created, onec_ref_key = :ref, onec_number = :number, #total = :total, vat_total = :vat, "
+            "SET #s = :done, onec_ref_key = :ref, onec_number = :number, #total = :total, vat_total = :vat, "
             "updated_at = :now REMOVE lease_owner, lease_expires_at, last_error, reasons",
             "#s = :in_progress AND lease_owner = :owner",
             {
-                ":created": {"S": LedgerStatus.CREATED},
+                ":done": {"S": status},
                 ":in_progress": {"S": LedgerStatus.IN_PROGRESS},
                 ":owner": {"S": owner},
                 ":ref": {"S": ref_key},
@@ -89,6 +118,22 @@ class Ledger:
                 ":now": {"N": str(int(time.time()))},
             },
             extra_names={"#total": "total"},
+        )
+
+    def mark_withdrawn(self, key: str, *, stage: str) -> bool:
+        """The deal left the trigger stage; its content hash is cleared so a return to the stage is new work."""
+        return self._conditional_update(
+            key,
+            "SET #s = :withdrawn, content_hash = :empty, last_error = :why, updated_at = :now",
+            "#s IN (:created, :changed)",
+            {
+                ":withdrawn": {"S": LedgerStatus.WITHDRAWN},
+                ":created": {"S": LedgerStatus.CREATED},
+                ":changed": {"S": LedgerStatus.CHANGED_AFTER_POSTING},
+                ":empty": {"S": ""},
+                ":why": {"S": f"left the trigger stage for {stage}"},
+                ":now": {"N": str(int(time.time()))},
+            },
         )
 
     def mark_rejected(self, key: str, *, content_hash: str, reasons: tuple[str, ...], owner: str = "") -> bool:
@@ -123,6 +168,53 @@ class Ledger:
                 ":error": {"S": error[:1000]},
                 ":now": {"N": str(int(time.time()))},
             },
+        )
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, LedgerRecord]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, LedgerRecord] = {}
+        for start in range(0, len(wanted), 100):  # BatchGetItem's limit
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": [{"pk": {"S": key}} for key in wanted[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    record = _record(item)
+                    found[record.pk] = record
+                request = dict(answer.get("UnprocessedKeys") or {})
+        return found
+
+    # Items beside the deals: the portals seen (for the reconciler) and its checkpoint per portal.
+
+    def remember_portal(self, member_id: str, domain: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": PORTALS_KEY}},
+            UpdateExpression="ADD portals :portal",
+            ExpressionAttributeValues={":portal": {"SS": [f"{member_id}|{domain}"]}},
+        )
+
+    def portals(self) -> dict[str, str]:
+        item = self._client.get_item(TableName=self._table, Key={"pk": {"S": PORTALS_KEY}}, ConsistentRead=True)
+        entries = item.get("Item", {}).get("portals", {}).get("SS", [])
+        return dict(entry.split("|", 1) for entry in entries if "|" in entry)
+
+    def checkpoint(self, member_id: str) -> datetime | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": f"{CHECKPOINT_PREFIX}{member_id}"}}, ConsistentRead=True
+        ).get("Item")
+        return datetime.fromisoformat(item["since"]["S"]) if item and "since" in item else None
+
+    def save_checkpoint(self, member_id: str, since: datetime) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"{CHECKPOINT_PREFIX}{member_id}"}},
+            UpdateExpression="SET since = :since, updated_at = :now",
+            ExpressionAttributeValues={":since": {"S": since.isoformat()}, ":now": {"N": str(int(time.time()))}},
         )
 
     def _conditional_update(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from invoice_bridge.bitrix24.client import MAX_BATCH_COMMANDS, Bitrix24Client, Bitrix24Error
 from invoice_bridge.bitrix24.records import DealRecord
@@ -22,7 +22,7 @@ from invoice_bridge.bitrix24.snapshot import (
 from invoice_bridge.events import EntityType, QueueMessage
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
-from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
+from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.catalogs import CatalogResolver, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
@@ -41,6 +41,9 @@ class TransientFailure(RuntimeError):
 class OutcomeKind(StrEnum):
     CREATED = "created"  # a new draft in 1C
     FOUND = "found"  # the draft already existed in 1C (an earlier attempt created it)
+    UPDATED = "updated"  # the deal changed and its unposted draft was updated in place
+    CHANGED_AFTER_POSTING = "changed_after_posting"  # the deal changed after posting: 1C left alone, people told
+    WITHDRAWN = "withdrawn"  # the deal left the trigger stage after its document was made
     DUPLICATE = "duplicate"  # nothing to do: the same content was handled before
     REJECTED = "rejected"
     SKIPPED = "skipped"  # not in a trigger stage, or not something the bridge invoices
@@ -59,6 +62,7 @@ class ProcessorRules:
     lease_seconds: int
     writeback_field: str = ""  # a deal UF field that receives the 1C document number
     post_documents: bool = False  # post what is created instead of leaving drafts for review
+    on_leaving_trigger: Literal["comment", "deletion_mark"] = "comment"  # what an unposted draft gets
 
 
 @dataclass
@@ -72,6 +76,7 @@ class InvoicePipeline:
     now: Callable[[], datetime]
     profile: DocumentProfile = field(default_factory=BuyerInvoiceProfile)
     outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    known_portals: set[tuple[str, str]] = field(default_factory=set)
     _schema: OnecSchema | None = None
 
     def schema(self) -> OnecSchema:
@@ -90,6 +95,9 @@ class InvoicePipeline:
         return self._schema
 
     def read_snapshots(self, messages: Sequence[QueueMessage]) -> Snapshots:
+        for portal in {(m.member_id, m.domain) for m in messages} - self.known_portals:
+            self.ledger.remember_portal(*portal)  # the reconciler sweeps the portals it finds here
+            self.known_portals.add(portal)
         keys = [(m.entity_type, m.entity_id) for m in messages]
         if not keys:
             return {}
@@ -110,7 +118,11 @@ class InvoicePipeline:
             if snapshot.transient:
                 raise TransientFailure(str(snapshot))
             return Outcome(OutcomeKind.SKIPPED, str(snapshot))
+        previous = self.ledger.get(message.ledger_key)
+        has_document = previous is not None and previous.status in DOCUMENT_STATES
         if not self._is_trigger(snapshot.deal):
+            if previous is not None and has_document:
+                return self._withdraw(message, previous, snapshot.deal.STAGE_ID)
             return Outcome(OutcomeKind.SKIPPED, f"stage {snapshot.deal.STAGE_ID} is not a trigger stage")
 
         identity = DealIdentity(
@@ -119,9 +131,17 @@ class InvoicePipeline:
             url=f"https://{message.domain}/crm/{_URL_PATHS[message.entity_type]}/{message.entity_id}/",
         )
         mapped = map_deal(snapshot, identity, self.now().date())
-        previous = self.ledger.get(message.ledger_key)
-        if previous is not None and previous.status is LedgerStatus.CREATED:
-            return self._already_created(previous, mapped)
+        if previous is not None and has_document:
+            if isinstance(mapped, Rejection):
+                logger.warning(
+                    "deal changed after its 1C document and is now invalid", extra={"reasons": mapped.problems}
+                )
+                metrics.add_metric(name="ChangedAfterInvoicing", unit="Count", value=1)
+                return Outcome(
+                    OutcomeKind.DUPLICATE, f"changed after 1C {previous.onec_number}; invalid now, not applied"
+                )
+            if previous.content_hash == mapped.content_hash():
+                return Outcome(OutcomeKind.DUPLICATE, f"1C document {previous.onec_number} exists for this content")
         if isinstance(mapped, Rejection):
             return self._reject(message, previous, mapped.problems, owner="")
         seller_inn = snapshot.seller.RQ_INN if snapshot.seller is not None else ""
@@ -132,16 +152,6 @@ class InvoicePipeline:
             return deal.STAGE_ID in self.rules.trigger_stage_ids
         return deal.STAGE_SEMANTIC_ID == "S"
 
-    def _already_created(self, record: LedgerRecord, draft: InvoiceDraft | Rejection) -> Outcome:
-        if isinstance(draft, InvoiceDraft) and record.content_hash == draft.content_hash():
-            return Outcome(OutcomeKind.DUPLICATE, f"1C document {record.onec_number} exists for this content")
-        logger.warning(
-            "deal changed after its 1C draft was created; the draft is left as it is",
-            extra={"ledger_key": record.pk, "onec_number": record.onec_number},
-        )
-        metrics.add_metric(name="ChangedAfterInvoicing", unit="Count", value=1)
-        return Outcome(OutcomeKind.DUPLICATE, f"deal changed after 1C document {record.onec_number}; not updated")
-
     def _create(
         self, message: QueueMessage, previous: LedgerRecord | None, draft: InvoiceDraft, seller_inn: str
     ) -> Outcome:
@@ -151,23 +161,22 @@ class InvoicePipeline:
             key, owner=owner, content_hash=draft.content_hash(), lease_seconds=self.rules.lease_seconds
         ):
             current = self.ledger.get(key)
-            if current is not None and current.status is LedgerStatus.CREATED:
-                return self._already_created(current, draft)
+            if current is not None and current.status in DOCUMENT_STATES:
+                return Outcome(OutcomeKind.DUPLICATE, f"1C document {current.onec_number} exists for this content")
             raise TransientFailure(f"{key} is being processed by another worker")
+        had_document = previous is not None and bool(previous.onec_ref_key)
         try:
-            # the seller chosen in Bitrix24 picks the 1C organisation; the configured one is the fallback
-            context = DocumentContext(self.onec, self.catalogs, self.schema(), post=self.rules.post_documents)
-            if missing := context.schema.missing(self.profile.entity_sets):
-                raise ReferenceNotFound(
-                    f"1C does not publish {', '.join(missing)} over OData: add them to the OData composition "
-                    "(Администрирование → Синхронизация данных → Настройка стандартного интерфейса OData)"
-                )
+            context = self._context()
             organization = self.catalogs.organization(seller_inn or self.rules.organization_inn)
             document = self.profile.find(context, draft.external_key)
-            kind = OutcomeKind.FOUND
             if document is None:
-                document = self.profile.create(context, organization, draft, self.now())
-                kind = OutcomeKind.CREATED
+                document, kind = self.profile.create(context, organization, draft, self.now()), OutcomeKind.CREATED
+            elif document.posted:
+                kind = OutcomeKind.CHANGED_AFTER_POSTING if had_document else OutcomeKind.FOUND
+            else:
+                # an unposted draft always gets the current content: an earlier attempt may have stopped mid-way
+                document = self.profile.update(context, document, organization, draft)
+                kind = OutcomeKind.UPDATED if had_document else OutcomeKind.FOUND
         except ReferenceNotFound as exc:
             return self._reject(message, previous, (str(exc),), owner=owner)
         except ODataError as exc:
@@ -178,6 +187,7 @@ class InvoicePipeline:
         except BaseException as exc:
             self.ledger.release(key, owner=owner, error=f"{type(exc).__name__}: {exc}")
             raise
+        changed_after_posting = kind is OutcomeKind.CHANGED_AFTER_POSTING
         self.ledger.mark_created(
             key,
             owner=owner,
@@ -185,13 +195,12 @@ class InvoicePipeline:
             number=document.number,
             total=f"{draft.total:.2f}",
             vat_total=f"{draft.vat_total:.2f}",
+            status=LedgerStatus.CHANGED_AFTER_POSTING if changed_after_posting else LedgerStatus.CREATED,
         )
-        metrics.add_metric(
-            name="InvoicesCreated" if kind is OutcomeKind.CREATED else "InvoicesFound", unit="Count", value=1
-        )
-        logger.info("1C draft ready", extra={"ledger_key": key, "onec_number": document.number, "outcome": kind})
-        self._comment(message, _created_comment(document, draft))
-        if self.rules.writeback_field and message.entity_type is EntityType.DEAL:
+        metrics.add_metric(name=_METRICS[kind], unit="Count", value=1)
+        logger.info("1C document handled", extra={"ledger_key": key, "onec_number": document.number, "outcome": kind})
+        self._comment(message, _COMMENTS[kind](document, draft))
+        if self.rules.writeback_field and message.entity_type is EntityType.DEAL and not changed_after_posting:
             # The update fires ONCRMDEALUPDATE; the deal's content is unchanged, so that event ends as a duplicate.
             self.outbox.append(
                 (
@@ -204,6 +213,48 @@ class InvoicePipeline:
                 )
             )
         return Outcome(kind, f"1C {document.number}: {draft.total:.2f} incl. VAT {draft.vat_total:.2f}")
+
+    def _context(self) -> DocumentContext:
+        context = DocumentContext(self.onec, self.catalogs, self.schema(), post=self.rules.post_documents)
+        if missing := context.schema.missing(self.profile.entity_sets):
+            raise ReferenceNotFound(
+                f"1C does not publish {', '.join(missing)} over OData: add them to the OData composition "
+                "(Администрирование → Синхронизация данных → Настройка стандартного интерфейса OData)"
+            )
+        return context
+
+    def _withdraw(self, message: QueueMessage, previous: LedgerRecord, stage: str) -> Outcome:
+        """The deal left the trigger stage: an unposted draft is marked (comment or deletion mark), a posted
+        document is left to the accountant; the manager is told once."""
+        if not self.ledger.mark_withdrawn(message.ledger_key, stage=stage):
+            return Outcome(OutcomeKind.DUPLICATE, "already withdrawn")
+        note = f"Сделка вышла из стадии счёта (сейчас {stage})."
+        try:
+            document = self.profile.find(
+                self._context(), f"b24:{message.member_id}:{message.entity_type.value}:{message.entity_id}"
+            )
+            if document is not None and not document.posted:
+                comment = str(
+                    self.onec.get(self.profile.primary_set, document.ref_key, select=("Комментарий",)).get(
+                        "Комментарий", ""
+                    )
+                )
+                change: dict[str, Any] = (
+                    {"DeletionMark": True}
+                    if self.rules.on_leaving_trigger == "deletion_mark"
+                    else {"Комментарий": f"ОТОЗВАН: {note} {comment}"}
+                )
+                self.onec.update(self.profile.primary_set, document.ref_key, change, data_version=document.data_version)
+        except (ODataError, ReferenceNotFound) as exc:
+            logger.error("could not mark the withdrawn 1C document", extra={"error": str(exc)})
+        metrics.add_metric(name="DealsWithdrawn", unit="Count", value=1)
+        self._comment(
+            message,
+            f"The deal left the invoicing stage (now {stage}). 1C document {previous.onec_number} was "
+            + ("marked for deletion." if self.rules.on_leaving_trigger == "deletion_mark" else "marked as withdrawn.")
+            + " If it was posted already, ask the accountant to reverse it.",
+        )
+        return Outcome(OutcomeKind.WITHDRAWN, f"1C {previous.onec_number} withdrawn: stage {stage}")
 
     def _reject(
         self, message: QueueMessage, previous: LedgerRecord | None, problems: tuple[str, ...], *, owner: str
@@ -257,6 +308,37 @@ class InvoicePipeline:
 def _created_comment(document: OnecDocument, draft: InvoiceDraft) -> str:
     return (
         f"Draft invoice {document.number} of {draft.document_date:%d.%m.%Y} is in 1C for review: "
-        f"{draft.total:.2f} {(draft.currency_code == '643' and 'RUB') or draft.currency_code}, "
-        f"VAT {draft.vat_total:.2f}. The accountant will check and post it."
+        f"{draft.total:.2f} {_currency(draft)}, VAT {draft.vat_total:.2f}. The accountant will check and post it."
     )
+
+
+def _updated_comment(document: OnecDocument, draft: InvoiceDraft) -> str:
+    return (
+        f"The deal changed: draft invoice {document.number} in 1C was updated to {draft.total:.2f} "
+        f"{_currency(draft)}, VAT {draft.vat_total:.2f}."
+    )
+
+
+def _changed_after_posting_comment(document: OnecDocument, draft: InvoiceDraft) -> str:
+    return (
+        f"The deal changed after invoice {document.number} was posted in 1C; the bridge did not change it. "
+        f"The deal now comes to {draft.total:.2f} {_currency(draft)}: ask the accountant to correct the invoice."
+    )
+
+
+def _currency(draft: InvoiceDraft) -> str:
+    return "RUB" if draft.currency_code == "643" else draft.currency_code
+
+
+_COMMENTS: dict[OutcomeKind, Callable[[OnecDocument, InvoiceDraft], str]] = {
+    OutcomeKind.CREATED: _created_comment,
+    OutcomeKind.FOUND: _created_comment,
+    OutcomeKind.UPDATED: _updated_comment,
+    OutcomeKind.CHANGED_AFTER_POSTING: _changed_after_posting_comment,
+}
+_METRICS = {
+    OutcomeKind.CREATED: "InvoicesCreated",
+    OutcomeKind.FOUND: "InvoicesFound",
+    OutcomeKind.UPDATED: "InvoicesUpdated",
+    OutcomeKind.CHANGED_AFTER_POSTING: "ChangedAfterPosting",
+}

@@ -59,6 +59,7 @@ def pipeline_for(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePi
             lease_seconds=settings.lease_seconds,
             writeback_field=settings.writeback_field,
             post_documents=settings.onec_post_documents,
+            on_leaving_trigger=settings.on_leaving_trigger,
         ),
         profile=PROFILES[settings.document_kind],
         now=lambda: datetime.now(zone),

@@ -186,11 +186,12 @@ def test_cfn_lint_reports_nothing() -> None:
 
 def test_translates_offline_into_the_expected_resources(translated: dict[str, Any]) -> None:
     functions = _resources(translated, "AWS::Lambda::Function")
-    assert set(functions) == {"WebhookReceiverFunction", "InvoiceProcessorFunction"}
+    assert set(functions) == {"WebhookReceiverFunction", "InvoiceProcessorFunction", "ReconcilerFunction"}
     assert len(_resources(translated, "AWS::Lambda::LayerVersion")) == 1
     assert len(_resources(translated, "AWS::ApiGatewayV2::Api")) == 1
     assert len(_resources(translated, "AWS::ApiGatewayV2::Stage")) == 1
-    assert len(_resources(translated, "AWS::IAM::Role")) == 2
+    assert len(_resources(translated, "AWS::IAM::Role")) == 3
+    assert len(_resources(translated, "AWS::Events::Rule")) == 1
 
     (mapping,) = _resources(translated, "AWS::Lambda::EventSourceMapping").values()
     properties = mapping["Properties"]
@@ -257,7 +258,9 @@ def test_environment_variables(translated: dict[str, Any]) -> None:
             "ONEC_CREATE_COUNTERPARTIES",
             "ONEC_CREATE_CONTRACTS",
             "ONEC_ITEM_CODE_FIELD",
+            "ON_LEAVING_TRIGGER",
         },
+        "ReconcilerFunction": common | {"LEDGER_TABLE_NAME", "QUEUE_URL", "TRIGGER_STAGE_IDS"},
     }
     for name, function in _resources(translated, "AWS::Lambda::Function").items():
         variables = function["Properties"]["Environment"]["Variables"]
@@ -357,6 +360,22 @@ def test_receiver_may_only_enqueue_and_read_the_secret(translated: dict[str, Any
         for action in _as_list(statement["Action"])
     }
     assert granted == {
+        "sqs:SendMessage": {"InvoiceQueue"},
+        "secretsmanager:GetSecretValue": {"BridgeSecret"},
+    }
+
+
+def test_reconciler_reads_the_ledger_and_enqueues_only(translated: dict[str, Any]) -> None:
+    statements = [s for role, s in _statements(translated) if role == "ReconcilerFunctionRole"]
+    granted = {
+        action: _referenced_ids(statement["Resource"])
+        for statement in statements
+        for action in _as_list(statement["Action"])
+    }
+    assert granted == {
+        "dynamodb:GetItem": {"LedgerTable"},
+        "dynamodb:BatchGetItem": {"LedgerTable"},
+        "dynamodb:UpdateItem": {"LedgerTable"},
         "sqs:SendMessage": {"InvoiceQueue"},
         "secretsmanager:GetSecretValue": {"BridgeSecret"},
     }
@@ -656,6 +675,7 @@ def test_function_environment_is_the_deployed_one(
         "ONEC_CREATE_COUNTERPARTIES": "false",
         "ONEC_CREATE_CONTRACTS": "false",
         "ONEC_ITEM_CODE_FIELD": "Code",
+        "ON_LEAVING_TRIGGER": "comment",
     }
 
 

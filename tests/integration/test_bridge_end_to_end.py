@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from invoice_bridge.ledger import Ledger, LedgerStatus
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
@@ -160,17 +161,60 @@ def test_lost_answer_after_1c_stored_the_draft_does_not_create_a_second(stack: L
     assert [entry.status for entry in posts] == [504]  # the retry found the stored draft instead of posting
 
 
-def test_deal_changed_after_its_draft_leaves_the_draft_alone(stack: LocalStack) -> None:
+def test_amount_changed_after_the_draft_updates_the_same_document(stack: LocalStack) -> None:
     post(stack, webhook(1001))
     drain(stack)
+    [before] = drafts_for(stack, 1001)
     deal = next(d for d in DEALS if d.id == 1001)
     stack.bitrix.set_deal(dataclasses.replace(deal, rows=deal.rows[:1], opportunity=Decimal("244000.00")))
     post(stack, webhook(1001))
     drain(stack)
 
+    [after] = drafts_for(stack, 1001)
+    assert after["Ref_Key"] == before["Ref_Key"]
+    assert after["СуммаДокумента"] == Decimal("244000")
+    assert len(after["Товары"]) == 1  # type: ignore[arg-type]
+    comments = [c.comment for c in stack.bitrix.timeline_comments]
+    assert len(comments) == 2
+    assert "was updated to 244000.00" in comments[1]
+
+
+def test_change_after_posting_leaves_1c_alone_and_tells_the_manager_once(stack: LocalStack) -> None:
+    post(stack, webhook(1001))
+    drain(stack)
     [draft] = drafts_for(stack, 1001)
-    assert draft["СуммаДокумента"] == Decimal("514000")
-    assert len(stack.bitrix.timeline_comments) == 1
+    stack.onec.post_document("Document_СчетНаОплатуПокупателю", str(draft["Ref_Key"]))
+    deal = next(d for d in DEALS if d.id == 1001)
+    stack.bitrix.set_deal(dataclasses.replace(deal, rows=deal.rows[:1], opportunity=Decimal("244000.00")))
+    for _ in range(3):
+        post(stack, webhook(1001))
+        drain(stack)
+
+    [after] = drafts_for(stack, 1001)
+    assert after["СуммаДокумента"] == Decimal("514000")
+    assert after["Posted"] is True
+    told = [c.comment for c in stack.bitrix.timeline_comments if "after invoice" in c.comment]
+    assert len(told) == 1
+    assert stack.resources is not None
+    record = Ledger(stack.dynamodb, stack.resources.table_name).get(f"{PORTAL_MEMBER_ID}#deal#1001")
+    assert record is not None
+    assert record.status is LedgerStatus.CHANGED_AFTER_POSTING
+
+
+def test_deal_lost_after_its_draft_marks_the_draft_withdrawn(stack: LocalStack) -> None:
+    post(stack, webhook(1001))
+    drain(stack)
+    deal = next(d for d in DEALS if d.id == 1001)
+    stack.bitrix.set_deal(dataclasses.replace(deal, stage_id="LOSE", stage_semantic_id="F"))
+    post(stack, webhook(1001))
+    drain(stack)
+    post(stack, webhook(1001))
+    drain(stack)
+
+    [draft] = drafts_for(stack, 1001)
+    assert str(draft["Комментарий"]).startswith("ОТОЗВАН")
+    withdrawn = [c.comment for c in stack.bitrix.timeline_comments if "left the invoicing stage" in c.comment]
+    assert len(withdrawn) == 1
 
 
 def test_new_invoice_becomes_a_draft_and_its_timeline_is_told(stack: LocalStack) -> None:
@@ -251,3 +295,19 @@ def test_free_text_row_reaches_1c_as_a_service_line(stack: LocalStack) -> None:
     assert service["Содержание"] == "Доставка до склада покупателя"
     assert (service["Сумма"], service["СуммаНДС"], service["СтавкаНДС"]) == (Decimal("1220"), Decimal("220"), "НДС22")
     assert draft["СуммаДокумента"] == Decimal("515220")
+
+
+def test_won_deal_whose_webhook_was_dropped_is_created_by_the_reconciler(stack: LocalStack) -> None:
+    post(stack, webhook(1001))  # the portal has been heard from
+    drain(stack)
+    template = next(deal for deal in DEALS if deal.id == 1001)
+    stack.bitrix.set_deal(dataclasses.replace(template, id=40001, title="Webhook lost"))  # no webhook for it
+
+    report = stack.run_reconciler()
+    drain(stack)
+
+    assert report["queued"] == 1  # 1001 is in the ledger since its change; the seed's old deals are too old
+    assert len(drafts_for(stack, 40001)) == 1
+    assert len(drafts_for(stack, 1001)) == 1
+    again = stack.run_reconciler()
+    assert again["queued"] == 0

@@ -13,7 +13,8 @@ import requests
 
 from invoice_bridge.onec.literals import guid_literal
 
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# 412: the object changed since it was read (If-Match); the next attempt reads it again.
+TRANSIENT_STATUSES = frozenset({408, 412, 429, 500, 502, 503, 504})
 
 
 class ODataError(RuntimeError):

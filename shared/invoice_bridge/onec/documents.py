@@ -65,6 +65,11 @@ class DocumentProfile(Protocol):
         """What the 1C OData composition must publish."""
         ...
 
+    @property
+    def primary_set(self) -> str:
+        """Where the document the ledger records lives."""
+        ...
+
     def find(self, context: DocumentContext, external_key: str) -> OnecDocument | None: ...
 
     def create(
@@ -137,6 +142,7 @@ def _timestamp(now: datetime) -> str:
 class BuyerInvoiceProfile:
     name = "buyer_invoice"
     entity_sets = (*CATALOGS, BUYER_INVOICES)
+    primary_set = BUYER_INVOICES
 
     def find(self, context: DocumentContext, external_key: str) -> OnecDocument | None:
         return find_by_key(context.client, BUYER_INVOICES, external_key)
@@ -187,6 +193,7 @@ class SaleAndTaxInvoiceProfile:
 
     name = "sale_and_tax_invoice"
     entity_sets = (*CATALOGS, SALES, TAX_INVOICES)
+    primary_set = SALES
 
     def find(self, context: DocumentContext, external_key: str) -> OnecDocument | None:
         sale = find_by_key(context.client, SALES, external_key)
