@@ -1,0 +1,116 @@
+"""Both document profiles under both 1C release flavours, through the real handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from local.onec_metadata import OnecFlavour
+from local.onec_sandbox import OnecSandbox
+from local.seed import DEALS, PORTAL_MEMBER_ID
+from local.stack import LocalStack
+from tests.integration.test_bridge_end_to_end import drain, post, webhook
+
+SALES = "Document_РеализацияТоваровУслуг"
+TAX_INVOICES = "Document_СчетФактураВыданный"
+BUYER_INVOICES = "Document_СчетНаОплатуПокупателю"
+
+
+def documents_for(stack: LocalStack, entity_set: str, deal_id: int) -> list[dict[str, Any]]:
+    marker = f"[b24:{PORTAL_MEMBER_ID}:deal:{deal_id}]"
+    return [doc for doc in stack.onec.documents(entity_set) if marker in str(doc["Комментарий"])]
+
+
+@pytest.fixture(params=[OnecFlavour.BP_3_0_198, OnecFlavour.BP_2018], ids=["3.0.198", "2018"])
+def flavour(request: pytest.FixtureRequest) -> OnecFlavour:
+    value: OnecFlavour = request.param
+    return value
+
+
+def start(flavour: OnecFlavour, document_kind: str) -> LocalStack:
+    return LocalStack(onec=OnecSandbox(flavour=flavour), parameter_overrides={"DocumentKind": document_kind}).start(
+        poll=False
+    )
+
+
+@pytest.fixture
+def buyer_invoice_stack(flavour: OnecFlavour) -> Iterator[LocalStack]:
+    stack = start(flavour, "buyer_invoice")
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def sale_stack(flavour: OnecFlavour) -> Iterator[LocalStack]:
+    stack = start(flavour, "sale_and_tax_invoice")
+    yield stack
+    stack.stop()
+
+
+def test_buyer_invoice_lines_take_the_release_shape(buyer_invoice_stack: LocalStack, flavour: OnecFlavour) -> None:
+    post(buyer_invoice_stack, webhook(1002))  # 0 % and without VAT: legal in both releases
+    drain(buyer_invoice_stack)
+
+    [invoice] = documents_for(buyer_invoice_stack, BUYER_INVOICES, 1002)
+    lines = invoice["Товары"]
+    if flavour is OnecFlavour.BP_3_0_198:
+        assert all(line["Номенклатура_Type"] == "StandardODATA.Catalog_Номенклатура" for line in lines)
+    else:
+        assert all("Номенклатура_Key" in line and "Номенклатура_Type" not in line for line in lines)
+    assert [(line["Сумма"], line["СтавкаНДС"], line["СуммаНДС"]) for line in lines] == [
+        (Decimal("50000"), "НДС0", Decimal("0")),
+        (Decimal("3751.25"), "БезНДС", Decimal("0")),
+    ]
+    deal = next(d for d in DEALS if d.id == 1002)
+    assert invoice["СуммаДокумента"] == deal.opportunity
+
+
+def test_a_release_without_22_percent_rejects_instead_of_guessing(
+    buyer_invoice_stack: LocalStack, flavour: OnecFlavour
+) -> None:
+    post(buyer_invoice_stack, webhook(1001))
+    drain(buyer_invoice_stack)
+
+    invoices = documents_for(buyer_invoice_stack, BUYER_INVOICES, 1001)
+    if flavour is OnecFlavour.BP_3_0_198:
+        assert len(invoices) == 1
+    else:
+        assert invoices == []
+        [comment] = buyer_invoice_stack.bitrix.timeline_comments
+        assert "1C has no VAT rate НДС22" in comment.comment
+
+
+def test_sale_and_tax_invoice_match_bitrix24_to_the_kopeck(sale_stack: LocalStack) -> None:
+    post(sale_stack, webhook(1002))
+    post(sale_stack, webhook(1007))
+    drain(sale_stack)
+
+    [sale] = documents_for(sale_stack, SALES, 1002)
+    [tax_invoice] = documents_for(sale_stack, TAX_INVOICES, 1002)
+    assert sale["Posted"] is False
+    assert [(row["Сумма"], row["СуммаНДС"], row["СтавкаНДС"]) for row in sale["Товары"]] == [
+        (Decimal("50000"), Decimal("0"), "НДС0"),
+        (Decimal("3751.25"), Decimal("0"), "БезНДС"),
+    ]
+    assert sale["СуммаДокумента"] == Decimal("53751.25")
+    assert tax_invoice["ВидСчетаФактуры"] == "НаРеализацию"
+    assert tax_invoice["ДокументОснование"] == sale["Ref_Key"]
+    assert tax_invoice["ДокументОснование_Type"] == f"StandardODATA.{SALES}"
+    assert len(documents_for(sale_stack, SALES, 1007)) == 1
+    assert documents_for(sale_stack, BUYER_INVOICES, 1002) == []
+
+
+def test_sale_whose_answer_was_lost_gets_its_tax_invoice_on_the_retry(sale_stack: LocalStack) -> None:
+    # 1C stores the sale but the answer is lost: the attempt stops before the tax invoice
+    sale_stack.onec.fail_next(1, status=504, code="-1", message="Gateway Timeout", after_write=True, http_method="POST")
+    post(sale_stack, webhook(1002))
+    drain(sale_stack)
+
+    [sale] = documents_for(sale_stack, SALES, 1002)
+    [tax_invoice] = documents_for(sale_stack, TAX_INVOICES, 1002)
+    assert tax_invoice["ДокументОснование"] == sale["Ref_Key"]
+    posts = [(e.entity_set, e.status) for e in sale_stack.onec.request_log if e.method == "POST"]
+    assert posts == [(SALES, 504), (TAX_INVOICES, 201)]  # the retry found the sale and did not post it again
