@@ -257,14 +257,18 @@ class SqsEventSource:
         try:
             response = self._handler(event, LambdaContext("InvoiceProcessorFunction", self._timeout))
             failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+            crashed = False
         except Exception:  # the whole invocation failed: every message comes back
             failed = {message["MessageId"] for message in messages}
+            crashed = True
         for message in messages:
-            if message["MessageId"] in failed:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+            elif crashed:
+                # Lambda would wait out the queue's visibility timeout; locally the retry comes sooner.
                 self._sqs.change_message_visibility(
                     QueueUrl=self._queue_url,
                     ReceiptHandle=message["ReceiptHandle"],
                     VisibilityTimeout=self._retry_delay,
                 )
-            else:
-                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+            # reported failures: the processor set their backoff itself, as it does on Lambda

@@ -50,6 +50,7 @@ def forget_warm_state() -> None:
 class LocalStack:
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
+    extra_environment: dict[str, str] = field(default_factory=dict)
     bitrix: Bitrix24Sandbox = field(default_factory=Bitrix24Sandbox)
     onec: OnecSandbox = field(default_factory=OnecSandbox)
     _moto: ThreadedMotoServer | None = None
@@ -95,6 +96,8 @@ class LocalStack:
         for function_id in (RECEIVER_ID, PROCESSOR_ID, RECONCILER_ID):
             environment.update(function_environment(template, function_id, self.resources, self.parameter_overrides))
         environment["POWERTOOLS_LOG_LEVEL"] = self.log_level
+        environment["RETRY_BACKOFF_SECONDS"] = "1"  # locally a retry comes after 1, 2, 4… s, not 10, 20, 40…
+        environment.update(self.extra_environment)
         self._set_environment(environment)
         forget_warm_state()
         # Logger and Metrics were made when this process imported the package, before these variables existed.

@@ -39,6 +39,8 @@ class _TriggerStages(BaseModel):
 
 class ProcessorSettings(_Settings, _TriggerStages):
     ledger_table_name: str = Field(min_length=1)
+    queue_url: str = Field(min_length=1, description="for retry backoff on the processor's own messages")
+    retry_backoff_seconds: int = Field(default=10, ge=0, le=900)
     document_kind: Literal["buyer_invoice", "sale_and_tax_invoice"] = "buyer_invoice"
     onec_post_documents: bool = False
     onec_create_counterparties: bool = False

@@ -11,9 +11,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from invoice_bridge.aws import dynamodb_client
+from invoice_bridge.aws import dynamodb_client, sqs_client
 from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.bitrix24.snapshot import SnapshotCaches
 from invoice_bridge.config import ProcessorSettings, processor_settings
@@ -23,7 +24,7 @@ from invoice_bridge.observability import logger
 from invoice_bridge.onec.catalogs import CatalogResolver, CatalogRules
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.documents import PROFILES
-from invoice_bridge.processor import InvoicePipeline, ProcessorRules
+from invoice_bridge.processor import InvoicePipeline, ProcessorRules, TransientFailure
 from invoice_bridge.secret import BridgeSecret, load_secret
 
 BITRIX24_CACHE_TTL_SECONDS = 600  # product codes and "my company" requisites
@@ -82,10 +83,17 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
     messages = [m for record in event.get("Records", []) if (m := _message_or_none(record.get("body", ""))) is not None]
     snapshots = pipeline.read_snapshots(messages)
 
+    settings = processor_settings()
+
     def handle_record(record: SQSRecord) -> str:
         message = QueueMessage.model_validate_json(record.body)
         logger.append_keys(ledger_key=message.ledger_key)
-        outcome = pipeline.process(message, snapshots.get((message.entity_type, message.entity_id)))
+        try:
+            outcome = pipeline.process(message, snapshots.get((message.entity_type, message.entity_id)))
+        except TransientFailure as failure:
+            delay = _back_off(record, settings.retry_backoff_seconds)
+            logger.warning("will retry", extra={"error": str(failure), "retry_in_seconds": delay})
+            raise
         logger.info("message handled", extra={"outcome": outcome.kind, "detail": outcome.detail})
         return outcome.kind
 
@@ -108,6 +116,23 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         },
     )
     return response
+
+
+MAX_VISIBILITY_SECONDS = 900
+
+
+def _back_off(record: SQSRecord, base_seconds: int) -> int:
+    """Exponential backoff per receive: the message comes back after base·2^(n-1) s instead of waiting out the
+    queue's whole visibility timeout; maxReceiveCount still sends it to the DLQ in the end."""
+    receives = int(record.attributes.approximate_receive_count or 1)
+    delay: int = min(MAX_VISIBILITY_SECONDS, base_seconds * 2 ** (receives - 1))
+    try:
+        sqs_client().change_message_visibility(
+            QueueUrl=processor_settings().queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+        )
+    except ClientError as exc:  # the retry still happens, only later
+        logger.warning("backoff not set", extra={"error": str(exc)})
+    return delay
 
 
 def _message_or_none(body: str) -> QueueMessage | None:

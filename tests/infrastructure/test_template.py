@@ -249,6 +249,7 @@ def test_environment_variables(translated: dict[str, Any]) -> None:
         "InvoiceProcessorFunction": common
         | {
             "LEDGER_TABLE_NAME",
+            "QUEUE_URL",
             "TRIGGER_STAGE_IDS",
             "DOCUMENT_KIND",
             "ONEC_ORGANIZATION_INN",
@@ -348,6 +349,7 @@ def test_processor_touches_only_the_ledger_and_the_secret(translated: dict[str, 
     assert granted == {
         "dynamodb:GetItem": {"LedgerTable"},
         "dynamodb:UpdateItem": {"LedgerTable"},
+        "sqs:ChangeMessageVisibility": {"InvoiceQueue"},
         "secretsmanager:GetSecretValue": {"BridgeSecret"},
     }
 
@@ -666,6 +668,7 @@ def test_function_environment_is_the_deployed_one(
     assert function_environment(template, "InvoiceProcessorFunction", resources) == {
         **common,
         "LEDGER_TABLE_NAME": "local-LedgerTable",
+        "QUEUE_URL": resources.queue_url,
         "TRIGGER_STAGE_IDS": "",
         "DOCUMENT_KIND": "buyer_invoice",
         "ONEC_ORGANIZATION_INN": "",
