@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 from aws_lambda_powertools.utilities import parameters
-from moto.server import ThreadedMotoServer
 
 from invoice_bridge import aws
 from invoice_bridge.config import processor_settings, receiver_settings, reconciler_settings
@@ -19,6 +18,7 @@ from invoice_bridge.observability import logger, metrics
 from invoice_bridge.processor_service import pipeline_for
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
+from local.moto_server import MotoServer
 from local.onec_sandbox import OnecSandbox
 from local.seed import APPLICATION_TOKEN, ONEC_PASSWORD, ONEC_USERNAME
 from local.template_resources import LocalResources, create_resources, function_environment, load_template
@@ -53,7 +53,7 @@ class LocalStack:
     extra_environment: dict[str, str] = field(default_factory=dict)
     bitrix: Bitrix24Sandbox = field(default_factory=Bitrix24Sandbox)
     onec: OnecSandbox = field(default_factory=OnecSandbox)
-    _moto: ThreadedMotoServer | None = None
+    _moto: MotoServer | None = None
     _gateway: HttpApiGateway | None = None
     _event_source: SqsEventSource | None = None
     _saved_environment: dict[str, str] = field(default_factory=dict)
@@ -62,14 +62,13 @@ class LocalStack:
     def start(self, *, poll: bool = True) -> LocalStack:
         self.bitrix.start()
         self.onec.start()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto = MotoServer()
         self._moto.start()
-        host, port = self._moto.get_host_and_port()
         # moto keeps its state per process, not per server: start from nothing.
-        requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10).raise_for_status()
+        requests.post(f"{self._moto.endpoint}/moto-api/reset", timeout=10).raise_for_status()
         self._set_environment(
             {
-                "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                "AWS_ENDPOINT_URL": self._moto.endpoint,
                 "AWS_ACCESS_KEY_ID": "local",
                 "AWS_SECRET_ACCESS_KEY": "local",
                 "AWS_DEFAULT_REGION": REGION,

@@ -43,6 +43,7 @@ class LedgerRecord(BaseModel):
     status: LedgerStatus
     content_hash: str = ""
     lease_owner: str = ""
+    lease_delivery: str = ""  # the SQS message whose attempt holds the lease
     lease_expires_at: int = 0
     attempts: int = 0
     onec_ref_key: str = ""
@@ -63,14 +64,14 @@ class Ledger:
         item = self._client.get_item(TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
         return None if item is None else _record(item)
 
-    def claim(self, key: str, *, owner: str, content_hash: str, lease_seconds: int) -> bool:
+    def claim(self, key: str, *, owner: str, content_hash: str, lease_seconds: int, delivery_id: str = "") -> bool:
         """Takes the deal to create or update its document. False when another worker holds a live lease, or
         the deal's document already has this content."""
         now = int(time.time())
         return self._conditional_update(
             key,
-            "SET #s = :in_progress, lease_owner = :owner, lease_expires_at = :expires, content_hash = :hash, "
-            "attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, "
+            "SET #s = :in_progress, lease_owner = :owner, lease_delivery = :delivery, lease_expires_at = :expires, "
+            "content_hash = :hash, attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, "
             "created_at = if_not_exists(created_at, :now)",
             "attribute_not_exists(pk) OR #s IN (:retrying, :rejected) "
             "OR (#s IN (:created, :changed, :withdrawn) AND content_hash <> :hash) "
@@ -83,6 +84,7 @@ class Ledger:
                 ":changed": {"S": LedgerStatus.CHANGED_AFTER_POSTING},
                 ":withdrawn": {"S": LedgerStatus.WITHDRAWN},
                 ":owner": {"S": owner},
+                ":delivery": {"S": delivery_id or "-"},
                 ":expires": {"N": str(now + lease_seconds)},
                 ":hash": {"S": content_hash},
                 ":zero": {"N": "0"},
@@ -105,7 +107,7 @@ class Ledger:
         return self._conditional_update(
             key,
             "SET #s = :done, onec_ref_key = :ref, onec_number = :number, #total = :total, vat_total = :vat, "
-            "updated_at = :now REMOVE lease_owner, lease_expires_at, last_error, reasons",
+            "updated_at = :now REMOVE lease_owner, lease_delivery, lease_expires_at, last_error, reasons",
             "#s = :in_progress AND lease_owner = :owner",
             {
                 ":done": {"S": status},
@@ -143,7 +145,7 @@ class Ledger:
         return self._conditional_update(
             key,
             "SET #s = :rejected, content_hash = :hash, reasons = :reasons, updated_at = :now, "
-            "created_at = if_not_exists(created_at, :now) REMOVE lease_owner, lease_expires_at",
+            "created_at = if_not_exists(created_at, :now) REMOVE lease_owner, lease_delivery, lease_expires_at",
             f"{owned} OR #s = :retrying OR (#s = :rejected AND content_hash <> :hash)",
             {
                 ":rejected": {"S": LedgerStatus.REJECTED},
@@ -159,7 +161,7 @@ class Ledger:
         """Gives the deal back after a transient failure so the next delivery may claim it at once."""
         return self._conditional_update(
             key,
-            "SET #s = :retrying, last_error = :error, updated_at = :now REMOVE lease_owner, lease_expires_at",
+            "SET #s = :retrying, last_error = :error, updated_at = :now REMOVE lease_owner, lease_delivery, lease_expires_at",
             "#s = :in_progress AND lease_owner = :owner",
             {
                 ":retrying": {"S": LedgerStatus.RETRYING},

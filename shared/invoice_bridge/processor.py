@@ -110,7 +110,10 @@ class InvoicePipeline:
             metrics.add_metric(name="Bitrix24Requests", unit="Count", value=self.bitrix.request_count)
             logger.append_keys(bitrix24_requests=self.bitrix.request_count)
 
-    def process(self, message: QueueMessage, snapshot: DealSnapshot | SnapshotError | None) -> Outcome:
+    def process(
+        self, message: QueueMessage, snapshot: DealSnapshot | SnapshotError | None, delivery_id: str = ""
+    ) -> Outcome:
+        """`delivery_id` (the SQS message id) tells a redelivery of a crashed attempt from another copy."""
         kind = message.entity_type.value
         if snapshot is None:
             raise TransientFailure(f"{kind} {message.entity_id} was not read from Bitrix24")
@@ -145,7 +148,7 @@ class InvoicePipeline:
         if isinstance(mapped, Rejection):
             return self._reject(message, previous, mapped.problems, owner="")
         seller_inn = snapshot.seller.RQ_INN if snapshot.seller is not None else ""
-        return self._create(message, previous, mapped, seller_inn)
+        return self._create(message, previous, mapped, seller_inn, delivery_id)
 
     def _is_trigger(self, deal: DealRecord) -> bool:
         if self.rules.trigger_stage_ids:
@@ -153,17 +156,33 @@ class InvoicePipeline:
         return deal.STAGE_SEMANTIC_ID == "S"
 
     def _create(
-        self, message: QueueMessage, previous: LedgerRecord | None, draft: InvoiceDraft, seller_inn: str
+        self,
+        message: QueueMessage,
+        previous: LedgerRecord | None,
+        draft: InvoiceDraft,
+        seller_inn: str,
+        delivery_id: str,
     ) -> Outcome:
         owner = uuid.uuid4().hex
         key = message.ledger_key
         if not self.ledger.claim(
-            key, owner=owner, content_hash=draft.content_hash(), lease_seconds=self.rules.lease_seconds
+            key,
+            owner=owner,
+            content_hash=draft.content_hash(),
+            lease_seconds=self.rules.lease_seconds,
+            delivery_id=delivery_id,
         ):
             current = self.ledger.get(key)
             if current is not None and current.status in DOCUMENT_STATES:
                 return Outcome(OutcomeKind.DUPLICATE, f"1C document {current.onec_number} exists for this content")
-            raise TransientFailure(f"{key} is being processed by another worker")
+            if (
+                current is not None
+                and current.content_hash == draft.content_hash()
+                and current.lease_delivery not in ("", delivery_id)
+            ):
+                # another copy holds the lease for this very content; its message stays queued until it is done
+                return Outcome(OutcomeKind.DUPLICATE, "another worker is creating this content")
+            raise TransientFailure(f"{key} is leased by an attempt that has not finished; retrying after the lease")
         had_document = previous is not None and bool(previous.onec_ref_key)
         try:
             context = self._context()

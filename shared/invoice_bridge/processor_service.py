@@ -89,10 +89,12 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         message = QueueMessage.model_validate_json(record.body)
         logger.append_keys(ledger_key=message.ledger_key)
         try:
-            outcome = pipeline.process(message, snapshots.get((message.entity_type, message.entity_id)))
-        except TransientFailure as failure:
+            snapshot = snapshots.get((message.entity_type, message.entity_id))
+            outcome = pipeline.process(message, snapshot, delivery_id=record.message_id)
+        except Exception as failure:
             delay = _back_off(record, settings.retry_backoff_seconds)
-            logger.warning("will retry", extra={"error": str(failure), "retry_in_seconds": delay})
+            log = logger.warning if isinstance(failure, TransientFailure) else logger.exception
+            log("will retry", extra={"error": str(failure), "retry_in_seconds": delay})
             raise
         logger.info("message handled", extra={"outcome": outcome.kind, "detail": outcome.detail})
         return outcome.kind
@@ -101,7 +103,8 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         response = process_partial_response(
             event=event,
             record_handler=handle_record,
-            processor=BatchProcessor(event_type=EventType.SQS),
+            # a batch whose every message failed is reported like any other: the backoff set above holds
+            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
             context=context,
         )
     finally:

@@ -1,0 +1,44 @@
+"""moto in server mode on 127.0.0.1, with one difference from ThreadedMotoServer: DynamoDB requests are
+served one at a time. DynamoDB makes each conditional write atomic; moto's in-memory tables do not, and the
+exactly-once tests race many writers against one item."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _serialise_dynamodb(app: WsgiApp) -> WsgiApp:
+    lock = threading.Lock()
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
+            with lock:
+                return list(app(environ, start_response))
+        return app(environ, start_response)
+
+    return wrapped
+
+
+class MotoServer:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(host, 0, _serialise_dynamodb(app), threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self._server.host}:{self._server.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
