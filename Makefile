@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run bench doctor clean
+.PHONY: install test lint run bench doctor status replay redrive clean
 
 $(STAMP): pyproject.toml shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ bench: install
 # make doctor — checks a set-up; here against make run's local stack (ARGS="--release bp_2018" etc.)
 doctor: install
 	$(BIN)/python -m local.doctor $(ARGS)
+
+# operator commands against a running `make run` (another terminal); for a deployed stack use
+# `.venv/bin/invoice-bridge --stack NAME status --deal N` (see README)
+status: install
+	$(BIN)/invoice-bridge --local status --deal $(DEAL)
+replay: install
+	$(BIN)/invoice-bridge --local replay --deal $(DEAL)
+redrive: install
+	$(BIN)/invoice-bridge --local redrive
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam

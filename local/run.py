@@ -9,6 +9,7 @@ import argparse
 import sys
 import threading
 
+from invoice_bridge.operator_cli import LOCAL_STATE
 from local.replay import deal_results, render_table, replay
 from local.stack import LocalStack
 
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     stack = LocalStack(log_level=args.log_level).start()
+    stack.write_state(LOCAL_STATE)  # for `invoice-bridge --local …` from another terminal
     try:
         print(f"Bitrix24 sandbox: {stack.bitrix.webhook_url}")
         print(f"1C sandbox:       {stack.onec.url}")
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        LOCAL_STATE.unlink(missing_ok=True)
         stack.stop()
 
 

@@ -3,9 +3,11 @@ receiver behind a local HTTP API and the processor behind a local SQS event sour
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -120,6 +122,22 @@ class LocalStack:
         if poll:
             self._event_source.start()
         return self
+
+    def write_state(self, path: Path) -> None:
+        """What `invoice-bridge --local` needs to reach this stack from another process."""
+        assert self.resources is not None  # noqa: S101
+        assert self._moto is not None  # noqa: S101
+        state = {
+            "queue_url": self.resources.queue_url,
+            "dead_letter_queue_url": self.resources.dead_letter_queue_url,
+            "table_name": self.resources.table_name,
+            "secret_id": self.resources.secret_id,
+            "trigger_stage_ids": list(processor_settings().trigger_stage_ids),
+            "document_kind": processor_settings().document_kind,
+            "endpoint_url": self._moto.endpoint,
+            "region": REGION,
+        }
+        path.write_text(json.dumps(state, indent=2), encoding="utf-8")
 
     def run_reconciler(self) -> dict[str, Any]:
         """One scheduled run of the reconciler, as EventBridge would start it."""

@@ -1,0 +1,84 @@
+"""`invoice-bridge status / replay / redrive` against the local stack, as `make run` exposes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from invoice_bridge.events import QueueMessage
+from invoice_bridge.operator_cli import main
+from local.seed import PORTAL_MEMBER_ID
+from local.stack import LocalStack
+from tests.integration.test_bridge_end_to_end import drafts_for, drain, post, webhook
+
+
+@pytest.fixture
+def state(stack: LocalStack, tmp_path: Path) -> Path:
+    path = tmp_path / "local-stack.json"
+    stack.write_state(path)
+    return path
+
+
+def test_status_shows_the_ledger_and_the_1c_document(
+    stack: LocalStack, state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post(stack, webhook(1001))
+    post(stack, webhook(1005))
+    drain(stack)
+    [draft] = drafts_for(stack, 1001)
+
+    assert main(["--local", str(state), "status", "--deal", "1001"]) == 0
+    created = capsys.readouterr().out
+    assert "ledger: CREATED" in created
+    assert f"1C: Document_СчетНаОплатуПокупателю {draft['Number']}" in created
+    assert "draft, not posted" in created
+
+    assert main(["--local", str(state), "status", "--deal", "1005"]) == 0
+    rejected = capsys.readouterr().out
+    assert "ledger: REJECTED" in rejected
+    assert "7707083894" in rejected
+    assert "no Document_СчетНаОплатуПокупателю carries this key" in rejected
+
+
+def test_replay_of_one_deal_queues_it_and_changes_nothing_for_the_same_content(
+    stack: LocalStack, state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post(stack, webhook(1001))
+    drain(stack)
+    assert main(["--local", str(state), "replay", "--deal", "1001"]) == 0
+    assert "queued 1: deal 1001" in capsys.readouterr().out
+    assert stack.queued_messages() == 1
+    drain(stack)
+    assert len(drafts_for(stack, 1001)) == 1
+
+
+def test_replay_of_a_date_range_queues_the_won_deals_changed_in_it(
+    stack: LocalStack, state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post(stack, webhook(1001))
+    drain(stack)
+    assert main(["--local", str(state), "replay", "--since", "2025-03-01", "--until", "2025-03-31"]) == 0
+    out = capsys.readouterr().out
+    assert "deal 1001" in out
+    assert "deal 1004" not in out  # not won
+
+
+def test_redrive_moves_the_dead_letters_back(
+    stack: LocalStack, state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert stack.resources is not None
+    body = QueueMessage(
+        member_id=PORTAL_MEMBER_ID, domain="d", entity_type="deal", entity_id=1001, event="X", ts=1
+    ).model_dump_json()
+    for _ in range(3):
+        stack.sqs.send_message(QueueUrl=stack.resources.dead_letter_queue_url, MessageBody=body)
+
+    assert main(["--local", str(state), "redrive"]) == 0
+    assert "moved 3 messages" in capsys.readouterr().out
+    assert stack.queued_messages() == 3
+
+
+def test_unknown_portal_is_asked_for(stack: LocalStack, state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--local", str(state), "status", "--deal", "1001"]) == 2
+    assert "--member-id" in capsys.readouterr().err
