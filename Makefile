@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run bench doctor status replay redrive clean
+.PHONY: install test lint run bench soak doctor status replay redrive clean
 
 $(STAMP): pyproject.toml shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: install
 # make bench — a burst of won deals; prints Bitrix24 and 1C requests per invoice
 bench: install
 	$(BIN)/python -m local.benchmark $(if $(DEALS),--deals $(DEALS),)
+
+# make soak — 1000 won deals, 20 % duplicate deliveries, random faults on both sides; accounts for each deal
+soak: install
+	$(BIN)/python -m local.soak $(if $(DEALS),--deals $(DEALS),)
 
 # make doctor — checks a set-up; here against make run's local stack (ARGS="--release bp_2018" etc.)
 doctor: install

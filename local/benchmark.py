@@ -11,28 +11,15 @@ import dataclasses
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlencode
 
 import requests
 
 from invoice_bridge.ledger import Ledger, LedgerStatus
-from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
+from local.seed import DEALS, PORTAL_MEMBER_ID
 from local.stack import LocalStack
+from local.webhooks import FORM_HEADERS, webhook_body
 
 FIRST_ID = 20001
-
-
-def _webhook(deal_id: int) -> bytes:
-    return urlencode(
-        {
-            "event": "ONCRMDEALUPDATE",
-            "data[FIELDS][ID]": str(deal_id),
-            "ts": str(int(time.time())),
-            "auth[domain]": PORTAL_DOMAIN,
-            "auth[member_id]": PORTAL_MEMBER_ID,
-            "auth[application_token]": APPLICATION_TOKEN,
-        }
-    ).encode()
 
 
 def run(deal_count: int) -> int:
@@ -50,8 +37,8 @@ def run(deal_count: int) -> int:
                     lambda deal_id: (
                         requests.post(
                             stack.webhook_url,
-                            data=_webhook(deal_id),
-                            headers={"Content-Type": "application/x-www-form-urlencoded"},
+                            data=webhook_body(deal_id, ts=int(time.time())),
+                            headers=FORM_HEADERS,
                             timeout=10,
                         ).status_code
                     ),

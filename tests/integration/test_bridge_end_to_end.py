@@ -12,22 +12,13 @@ from invoice_bridge.ledger import Ledger, LedgerStatus
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
+from local.webhooks import FORM_HEADERS, webhook_body
 
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+FORM = FORM_HEADERS
 
 
 def webhook(deal_id: int, *, event: str = "ONCRMDEALUPDATE", token: str = APPLICATION_TOKEN) -> bytes:
-    return urlencode(
-        {
-            "event": event,
-            "event_handler_id": "41",
-            "data[FIELDS][ID]": str(deal_id),
-            "ts": "1795428000",
-            "auth[domain]": PORTAL_DOMAIN,
-            "auth[member_id]": PORTAL_MEMBER_ID,
-            "auth[application_token]": token,
-        }
-    ).encode()
+    return webhook_body(deal_id, event=event, token=token)
 
 
 def post(stack: LocalStack, body: bytes) -> requests.Response:
