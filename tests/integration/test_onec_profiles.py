@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from invoice_bridge.onec.client import ODataClient, ODataError
 from local.onec_metadata import OnecFlavour
 from local.onec_sandbox import OnecSandbox
-from local.seed import DEALS, PORTAL_MEMBER_ID
+from local.seed import DEALS, ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from tests.integration.test_bridge_end_to_end import drain, post, webhook
 
@@ -114,3 +115,32 @@ def test_sale_whose_answer_was_lost_gets_its_tax_invoice_on_the_retry(sale_stack
     assert tax_invoice["ДокументОснование"] == sale["Ref_Key"]
     posts = [(e.entity_set, e.status) for e in sale_stack.onec.request_log if e.method == "POST"]
     assert posts == [(SALES, 504), (TAX_INVOICES, 201)]  # the retry found the sale and did not post it again
+
+
+def test_posting_when_configured_posts_what_it_creates() -> None:
+    stack = LocalStack(parameter_overrides={"OnecPostDocuments": "true"}).start(poll=False)
+    try:
+        post(stack, webhook(1001))
+        drain(stack)
+        [invoice] = documents_for(stack, BUYER_INVOICES, 1001)
+        assert invoice["Posted"] is True
+        actions = [(e.entity_set, e.action) for e in stack.onec.request_log if e.action]
+        assert actions == [(BUYER_INVOICES, "Post")]
+        assert all(e.query.get("PostingModeOperational") == "false" for e in stack.onec.request_log if e.action)
+    finally:
+        stack.stop()
+
+
+def test_a_stale_data_version_is_a_412_the_next_attempt_rereads(stack: LocalStack) -> None:
+    post(stack, webhook(1001))
+    drain(stack)
+    [invoice] = documents_for(stack, BUYER_INVOICES, 1001)
+    client = ODataClient(stack.onec.url, username=ONEC_USERNAME, password=ONEC_PASSWORD, timeout=5)
+    ref = str(invoice["Ref_Key"])
+    client.update(
+        BUYER_INVOICES, ref, {"Комментарий": "edited by the accountant"}, data_version=str(invoice["DataVersion"])
+    )
+    with pytest.raises(ODataError) as caught:
+        client.update(BUYER_INVOICES, ref, {"Комментарий": "stale"}, data_version=str(invoice["DataVersion"]))
+    assert caught.value.status == 412
+    assert caught.value.transient
