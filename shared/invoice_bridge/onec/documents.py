@@ -205,40 +205,32 @@ class SaleAndTaxInvoiceProfile:
     def create(
         self, context: DocumentContext, organization: Organization, draft: InvoiceDraft, now: datetime
     ) -> OnecDocument:
-        check_vat_rates(context.schema, draft)
-        header = _header(context, organization, draft, PENDING_REVIEW)
-        goods = [line for line in draft.lines if line.product_code]
-        services = [line for line in draft.lines if not line.product_code]
-        body: dict[str, Any] = {
-            "Date": _timestamp(now),
-            "ВидОперации": "Товары" if not services else "ПродажаКомиссия" if goods else "Услуги",
-            **header,
-            "СуммаДокумента": draft.total,
-            "Товары": [self._goods_line(context.catalogs, index, line) for index, line in enumerate(goods, 1)],
-            "Услуги": [self._service_line(index, line) for index, line in enumerate(services, 1)],
-        }
+        body = {"Date": _timestamp(now), **self._body(context, organization, draft)}
         sale = OnecDocument.model_validate(context.client.create(SALES, body))
-        self._tax_invoice(context, sale, draft.external_key, header["Комментарий"], header)
-        if context.post:
+        if context.post:  # the sale first: the tax invoice is issued on a posted sale
             context.client.post_document(SALES, sale.ref_key)
+        self._tax_invoice(context, sale, draft.external_key, body["Комментарий"], body)
         return sale
 
     def update(
         self, context: DocumentContext, document: OnecDocument, organization: Organization, draft: InvoiceDraft
     ) -> OnecDocument:
+        body = self._body(context, organization, draft)
+        return OnecDocument.model_validate(
+            context.client.update(SALES, document.ref_key, body, data_version=document.data_version)
+        )
+
+    def _body(self, context: DocumentContext, organization: Organization, draft: InvoiceDraft) -> dict[str, Any]:
         check_vat_rates(context.schema, draft)
-        header = _header(context, organization, draft, PENDING_REVIEW)
         goods = [line for line in draft.lines if line.product_code]
         services = [line for line in draft.lines if not line.product_code]
-        body = {
-            **header,
+        return {
+            "ВидОперации": "Товары" if not services else "ПродажаКомиссия" if goods else "Услуги",
+            **_header(context, organization, draft, PENDING_REVIEW),
             "СуммаДокумента": draft.total,
             "Товары": [self._goods_line(context.catalogs, index, line) for index, line in enumerate(goods, 1)],
             "Услуги": [self._service_line(index, line) for index, line in enumerate(services, 1)],
         }
-        return OnecDocument.model_validate(
-            context.client.update(SALES, document.ref_key, body, data_version=document.data_version)
-        )
 
     @staticmethod
     def _tax_invoice(
