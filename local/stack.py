@@ -62,6 +62,7 @@ class LocalStack:
     resources: LocalResources | None = None
 
     def start(self, *, poll: bool = True) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
         self.bitrix.start()
         self.onec.start()
         self._moto = MotoServer()
@@ -104,7 +105,6 @@ class LocalStack:
         # Logger and Metrics were made when this process imported the package, before these variables existed.
         logger.setLevel(self.log_level)
         metrics.namespace = environment["POWERTOOLS_METRICS_NAMESPACE"]
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
 
         self._gateway = HttpApiGateway(load_handler("webhook_receiver"))
         self._gateway.start()
