@@ -46,6 +46,7 @@ def forget_warm_state() -> None:
     aws.dynamodb_client.cache_clear()
     reconciler_settings.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
+    metrics.clear_metrics()  # with metrics disabled, Powertools keeps them instead of printing
 
 
 @dataclass
