@@ -340,13 +340,7 @@ def test_only_expected_managed_policies(translated: dict[str, Any]) -> None:
 
 
 def test_processor_touches_only_the_ledger_and_the_secret(translated: dict[str, Any]) -> None:
-    statements = [s for role, s in _statements(translated) if role == "InvoiceProcessorFunctionRole"]
-    granted = {
-        action: _referenced_ids(statement["Resource"])
-        for statement in statements
-        for action in _as_list(statement["Action"])
-    }
-    assert granted == {
+    assert _granted(translated, "InvoiceProcessorFunctionRole") == {
         "dynamodb:GetItem": {"LedgerTable"},
         "dynamodb:UpdateItem": {"LedgerTable"},
         "sqs:ChangeMessageVisibility": {"InvoiceQueue"},
@@ -355,31 +349,29 @@ def test_processor_touches_only_the_ledger_and_the_secret(translated: dict[str, 
 
 
 def test_receiver_may_only_enqueue_and_read_the_secret(translated: dict[str, Any]) -> None:
-    statements = [s for role, s in _statements(translated) if role == "WebhookReceiverFunctionRole"]
-    granted = {
-        action: _referenced_ids(statement["Resource"])
-        for statement in statements
-        for action in _as_list(statement["Action"])
-    }
-    assert granted == {
+    assert _granted(translated, "WebhookReceiverFunctionRole") == {
         "sqs:SendMessage": {"InvoiceQueue"},
         "secretsmanager:GetSecretValue": {"BridgeSecret"},
     }
 
 
 def test_reconciler_reads_the_ledger_and_enqueues_only(translated: dict[str, Any]) -> None:
-    statements = [s for role, s in _statements(translated) if role == "ReconcilerFunctionRole"]
-    granted = {
-        action: _referenced_ids(statement["Resource"])
-        for statement in statements
-        for action in _as_list(statement["Action"])
-    }
-    assert granted == {
+    assert _granted(translated, "ReconcilerFunctionRole") == {
         "dynamodb:GetItem": {"LedgerTable"},
         "dynamodb:BatchGetItem": {"LedgerTable"},
         "dynamodb:UpdateItem": {"LedgerTable"},
         "sqs:SendMessage": {"InvoiceQueue"},
         "secretsmanager:GetSecretValue": {"BridgeSecret"},
+    }
+
+
+def _granted(translated: dict[str, Any], role: str) -> dict[str, set[str]]:
+    """Action → the logical ids of our resources it is granted on, for one role's inline statements."""
+    return {
+        action: _referenced_ids(statement["Resource"])
+        for name, statement in _statements(translated)
+        if name == role
+        for action in _as_list(statement["Action"])
     }
 
 
