@@ -1,6 +1,6 @@
-"""Reading what a deal or new invoice looks like now: the entity, its product rows, the buyer's requisite and
-the products' codes. An SQS batch is read in `batch` requests of 12 entities (4 commands each); product codes
-not yet cached take one more.
+"""Reading what a deal or new invoice looks like now: the entity, its product rows, the buyer's and the
+seller's requisites and the products' codes. An SQS batch is read in `batch` requests of 12 entities
+(4 commands each), plus one follow-up request only for what is neither in those answers nor cached.
 """
 
 from __future__ import annotations
