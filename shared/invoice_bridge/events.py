@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,8 +61,19 @@ def entity_type_of(webhook: BitrixWebhook) -> EntityType | None:
     return None
 
 
+class WriteBack(BaseModel):
+    """A Bitrix24 write that failed for a passing reason and is retried on its own (the outcome is recorded)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: Literal["crm.timeline.comment.add", "crm.deal.update"]
+    params: dict[str, Any]
+    attempt: int = Field(default=1, ge=1)
+
+
 class QueueMessage(BaseModel):
-    """What the processor needs to re-read an entity: the event is only a hint that it changed."""
+    """What the processor needs to re-read an entity: the event is only a hint that it changed. A message
+    with `write_back` only carries a Bitrix24 write to repeat."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,6 +84,7 @@ class QueueMessage(BaseModel):
     entity_id: int = Field(gt=0)
     event: str
     ts: int
+    write_back: WriteBack | None = None
 
     @property
     def ledger_key(self) -> str:

@@ -13,13 +13,14 @@ from typing import Any, Literal
 from invoice_bridge.bitrix24.client import MAX_BATCH_COMMANDS, Bitrix24Client, Bitrix24Error
 from invoice_bridge.bitrix24.records import DealRecord
 from invoice_bridge.bitrix24.snapshot import (
+    TRANSIENT_COMMAND_ERRORS,
     DealSnapshot,
     SnapshotCaches,
     SnapshotError,
     Snapshots,
     read_snapshots,
 )
-from invoice_bridge.events import EntityType, QueueMessage
+from invoice_bridge.events import EntityType, QueueMessage, WriteBack
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
 from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
@@ -32,6 +33,9 @@ from invoice_bridge.onec.schema import MetadataError, OnecSchema, assumed_schema
 _URL_PATHS = {EntityType.DEAL: "deal/details", EntityType.INVOICE: "type/31/details"}
 # "smart_invoice" for new invoices is not documented for crm.timeline.comment.add (reference/bitrix24.md §2.7).
 _TIMELINE_TYPES = {EntityType.DEAL: "deal", EntityType.INVOICE: "smart_invoice"}
+
+
+MAX_WRITE_BACKS = 5  # attempts of one timeline comment or field update before it is dropped (and logged)
 
 
 class TransientFailure(RuntimeError):
@@ -47,6 +51,7 @@ class OutcomeKind(StrEnum):
     DUPLICATE = "duplicate"  # nothing to do: the same content was handled before
     REJECTED = "rejected"
     SKIPPED = "skipped"  # not in a trigger stage, or not something the bridge invoices
+    WRITE_BACK = "write_back"  # a Bitrix24 write retried on its own
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class InvoicePipeline:
     rules: ProcessorRules
     now: Callable[[], datetime]
     profile: DocumentProfile = field(default_factory=BuyerInvoiceProfile)
-    outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    outbox: list[tuple[QueueMessage, WriteBack]] = field(default_factory=list)
     known_portals: set[tuple[str, str]] = field(default_factory=set)
     _schema: OnecSchema | None = None
 
@@ -98,7 +103,7 @@ class InvoicePipeline:
         for portal in {(m.member_id, m.domain) for m in messages} - self.known_portals:
             self.ledger.remember_portal(*portal)  # the reconciler sweeps the portals it finds here
             self.known_portals.add(portal)
-        keys = [(m.entity_type, m.entity_id) for m in messages]
+        keys = [(m.entity_type, m.entity_id) for m in messages if m.write_back is None]
         if not keys:
             return {}
         try:
@@ -114,6 +119,9 @@ class InvoicePipeline:
         self, message: QueueMessage, snapshot: DealSnapshot | SnapshotError | None, delivery_id: str = ""
     ) -> Outcome:
         """`delivery_id` (the SQS message id) tells a redelivery of a crashed attempt from another copy."""
+        if message.write_back is not None:
+            self.outbox.append((message, message.write_back))
+            return Outcome(OutcomeKind.WRITE_BACK, f"{message.write_back.method}, attempt {message.write_back.attempt}")
         kind = message.entity_type.value
         if snapshot is None:
             raise TransientFailure(f"{kind} {message.entity_id} was not read from Bitrix24")
@@ -221,16 +229,12 @@ class InvoicePipeline:
         self._comment(message, _COMMENTS[kind](document, draft))
         if self.rules.writeback_field and message.entity_type is EntityType.DEAL and not changed_after_posting:
             # The update fires ONCRMDEALUPDATE; the deal's content is unchanged, so that event ends as a duplicate.
-            self.outbox.append(
-                (
-                    "crm.deal.update",
-                    {
-                        "id": message.entity_id,
-                        "fields": {self.rules.writeback_field: document.number},
-                        "params": {"REGISTER_SONET_EVENT": "N"},
-                    },
-                )
-            )
+            update = {
+                "id": message.entity_id,
+                "fields": {self.rules.writeback_field: document.number},
+                "params": {"REGISTER_SONET_EVENT": "N"},
+            }
+            self.outbox.append((message, WriteBack(method="crm.deal.update", params=update)))
         return Outcome(kind, f"1C {document.number}: {draft.total:.2f} incl. VAT {draft.vat_total:.2f}")
 
     def _context(self) -> DocumentContext:
@@ -296,32 +300,34 @@ class InvoicePipeline:
 
     def _comment(self, message: QueueMessage, text: str) -> None:
         """Queued, not sent: `flush_write_backs` sends every comment of the SQS batch in one request."""
-        self.outbox.append(
-            (
-                "crm.timeline.comment.add",
-                {
-                    "fields": {
-                        "ENTITY_ID": message.entity_id,
-                        "ENTITY_TYPE": _TIMELINE_TYPES[message.entity_type],
-                        "COMMENT": text,
-                    }
-                },
-            )
-        )
+        fields = {"ENTITY_ID": message.entity_id, "ENTITY_TYPE": _TIMELINE_TYPES[message.entity_type], "COMMENT": text}
+        self.outbox.append((message, WriteBack(method="crm.timeline.comment.add", params={"fields": fields})))
 
-    def flush_write_backs(self) -> None:
-        """The outcome is already in the ledger, so a write-back that fails is logged and counted, not retried."""
+    def flush_write_backs(self) -> list[QueueMessage]:
+        """Sends the batch's Bitrix24 writes in one request. The outcomes are already in the ledger, so a write
+        that fails for a passing reason comes back as a message of its own to retry later; the rest is logged."""
         pending, self.outbox = self.outbox, []
+        retry: list[QueueMessage] = []
         for start in range(0, len(pending), MAX_BATCH_COMMANDS):
             chunk = pending[start : start + MAX_BATCH_COMMANDS]
-            commands = {f"write_back_{start + index}": command for index, command in enumerate(chunk)}
+            commands = {f"write_back_{index}": (w.method, w.params) for index, (_, w) in enumerate(chunk)}
             try:
-                failed = len(self.bitrix.batch(commands).errors)
+                errors = {key: error.code for key, error in self.bitrix.batch(commands).errors.items()}
             except Bitrix24Error as exc:
-                failed = len(commands)
-                logger.error("timeline comments failed; the outcomes stand", extra={"error": str(exc)})
-            if failed:
-                metrics.add_metric(name="WriteBackFailures", unit="Count", value=failed)
+                errors = dict.fromkeys(commands, "TRANSIENT" if exc.transient else exc.code)
+            for index, (message, write) in enumerate(chunk):
+                code = errors.get(f"write_back_{index}")
+                if code is None:
+                    continue
+                metrics.add_metric(name="WriteBackFailures", unit="Count", value=1)
+                if (
+                    code == "TRANSIENT" or code.upper() in TRANSIENT_COMMAND_ERRORS
+                ) and write.attempt < MAX_WRITE_BACKS:
+                    again = write.model_copy(update={"attempt": write.attempt + 1})
+                    retry.append(message.model_copy(update={"write_back": again, "event": "WRITE_BACK"}))
+                else:
+                    logger.error("Bitrix24 write-back dropped", extra={"method": write.method, "error": code})
+        return retry
 
 
 def _created_comment(document: OnecDocument, draft: InvoiceDraft) -> str:

@@ -25,6 +25,7 @@ from invoice_bridge.onec.catalogs import CatalogResolver, CatalogRules
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.documents import PROFILES
 from invoice_bridge.processor import InvoicePipeline, ProcessorRules, TransientFailure
+from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.secret import BridgeSecret, load_secret
 
 BITRIX24_CACHE_TTL_SECONDS = 600  # product codes and "my company" requisites
@@ -108,7 +109,11 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
             context=context,
         )
     finally:
-        pipeline.flush_write_backs()
+        retry = pipeline.flush_write_backs()
+        if retry:
+            InvoiceQueue(sqs_client(), settings.queue_url).send_many(
+                retry, delay_seconds=settings.retry_backoff_seconds
+            )
     logger.info(
         "batch done",
         extra={

@@ -16,7 +16,7 @@ class InvoiceQueue:
         self._client = client
         self._queue_url = queue_url
 
-    def send_many(self, messages: Iterable[QueueMessage]) -> None:
+    def send_many(self, messages: Iterable[QueueMessage], *, delay_seconds: int = 0) -> None:
         pending = list(messages)
         for start in range(0, len(pending), 10):  # SendMessageBatch's limit
             chunk = pending[start : start + 10]

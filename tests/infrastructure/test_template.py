@@ -344,6 +344,7 @@ def test_processor_touches_only_the_ledger_and_the_secret(translated: dict[str, 
         "dynamodb:GetItem": {"LedgerTable"},
         "dynamodb:UpdateItem": {"LedgerTable"},
         "sqs:ChangeMessageVisibility": {"InvoiceQueue"},
+        "sqs:SendMessage": {"InvoiceQueue"},
         "secretsmanager:GetSecretValue": {"BridgeSecret"},
     }
 

@@ -302,3 +302,16 @@ def test_won_deal_whose_webhook_was_dropped_is_created_by_the_reconciler(stack: 
     assert len(drafts_for(stack, 1001)) == 1
     again = stack.run_reconciler()
     assert again["queued"] == 0
+
+
+def test_a_timeline_comment_blocked_for_a_while_is_delivered_later(stack: LocalStack) -> None:
+    stack.bitrix.block_method("crm.timeline.comment.add", 2.0)
+    post(stack, webhook(1001))
+    drain(stack, rounds=40)
+
+    assert len(drafts_for(stack, 1001)) == 1
+    [comment] = stack.bitrix.timeline_comments
+    assert comment.entity_id == 1001
+    assert "Draft invoice" in comment.comment
+    refused = [entry for entry in stack.bitrix.request_log if entry.batch_errors]
+    assert refused  # the first attempt was refused with OPERATION_TIME_LIMIT and came back on its own
