@@ -16,6 +16,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from invoice_bridge.observability import metrics
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
@@ -25,7 +27,9 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def load_handler(function_dir: str) -> Handler:
-    """Imports functions/<dir>/app.py under a unique module name (every function's file is called app.py)."""
+    """Imports functions/<dir>/app.py under a unique module name (every function's file is called app.py).
+    The handler is wrapped to drop the metrics of each invocation: locally metrics are disabled, and
+    Powertools then keeps them (and prints them anyway once 100 values pile up)."""
     path = ROOT / "functions" / function_dir / "app.py"
     spec = importlib.util.spec_from_file_location(f"{function_dir}_app", path)
     if spec is None or spec.loader is None:
@@ -33,7 +37,14 @@ def load_handler(function_dir: str) -> Handler:
     module: ModuleType = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     handler: Handler = module.lambda_handler
-    return handler
+
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            metrics.clear_metrics()
+
+    return invoke
 
 
 @dataclass

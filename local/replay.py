@@ -10,6 +10,7 @@ from pathlib import Path
 
 import requests
 
+from invoice_bridge.events import EntityType, external_key
 from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.onec.documents import key_marker
 from local.lambda_runtime import ROOT
@@ -104,7 +105,7 @@ def deal_results(stack: LocalStack) -> list[DealResult]:
     results = []
     samples = [SampleEntity.of(deal) for deal in DEALS] + [SampleEntity.of(invoice) for invoice in SMART_INVOICES]
     for deal in samples:
-        marker = key_marker(f"b24:{PORTAL_MEMBER_ID}:{deal.kind}:{deal.id}")
+        marker = key_marker(external_key(PORTAL_MEMBER_ID, EntityType(deal.kind), deal.id))
         mine = [doc for doc in documents if marker in str(doc.get("Комментарий", ""))]
         total = Decimal(str(mine[0]["СуммаДокумента"])) if len(mine) == 1 else None
         record = ledger.get(f"{PORTAL_MEMBER_ID}#{deal.kind}#{deal.id}")

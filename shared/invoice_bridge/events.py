@@ -89,3 +89,12 @@ class QueueMessage(BaseModel):
     @property
     def ledger_key(self) -> str:
         return f"{self.member_id}#{self.entity_type.value}#{self.entity_id}"
+
+    @property
+    def external_key(self) -> str:
+        return external_key(self.member_id, self.entity_type, self.entity_id)
+
+
+def external_key(member_id: str, entity_type: EntityType, entity_id: int) -> str:
+    """What the 1C document keeps in its comment to be found again: portal, entity type and id."""
+    return f"b24:{member_id}:{entity_type.value}:{entity_id}"

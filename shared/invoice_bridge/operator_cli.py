@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from invoice_bridge.bitrix24.client import Bitrix24Client
-from invoice_bridge.events import EntityType, QueueMessage
+from invoice_bridge.events import EntityType, QueueMessage, external_key
 from invoice_bridge.ledger import Ledger
 from invoice_bridge.onec.client import ODataClient, ODataError
 from invoice_bridge.onec.documents import PROFILES, find_by_key
@@ -177,7 +177,7 @@ def status(
     )
     entity_set = PROFILES[target.document_kind].primary_set
     try:
-        document = find_by_key(onec, entity_set, f"b24:{member_id}:{kind.value}:{entity_id}")
+        document = find_by_key(onec, entity_set, external_key(member_id, kind, entity_id))
     except ODataError as exc:
         lines.append(f"  1C: could not look: {exc.explain()}")
         return "\n".join(lines)

@@ -138,7 +138,7 @@ class InvoicePipeline:
 
         identity = DealIdentity(
             ledger_key=message.ledger_key,
-            external_key=f"b24:{message.member_id}:{kind}:{message.entity_id}",
+            external_key=message.external_key,
             url=f"https://{message.domain}/crm/{_URL_PATHS[message.entity_type]}/{message.entity_id}/",
         )
         mapped = map_deal(snapshot, identity, self.now().date())
@@ -253,9 +253,7 @@ class InvoicePipeline:
             return Outcome(OutcomeKind.DUPLICATE, "already withdrawn")
         note = f"Сделка вышла из стадии счёта (сейчас {stage})."
         try:
-            document = self.profile.find(
-                self._context(), f"b24:{message.member_id}:{message.entity_type.value}:{message.entity_id}"
-            )
+            document = self.profile.find(self._context(), message.external_key)
             if document is not None and not document.posted:
                 comment = str(
                     self.onec.get(self.profile.primary_set, document.ref_key, select=("Комментарий",)).get(
