@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--stack", default="invoice-bridge", help="the deployed stack's name (default invoice-bridge)")
-    where.add_argument("--local", nargs="?", const=str(LOCAL_STATE), metavar="STATE", help="make run's local stack")
+    where.add_argument("--local", action="store_true", help="make run's local stack (another terminal)")
+    parser.add_argument("--state-file", type=Path, default=LOCAL_STATE, help=f"with --local (default {LOCAL_STATE})")
     parser.add_argument("--region", help="AWS region of the deployed stack")
     parser.add_argument("--member-id", help="the portal's member_id, when the ledger knows several portals")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -104,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("redrive")
     args = parser.parse_args(argv)
 
-    target = local_target(Path(args.local)) if args.local else deployed_target(args.stack, args.region)
+    target = local_target(args.state_file) if args.local else deployed_target(args.stack, args.region)
     if args.command == "redrive":
         moved = redrive(target.client("sqs"), target.dead_letter_queue_url, target.queue_url)
         print(f"moved {moved} message{'s' if moved != 1 else ''} from the dead-letter queue back to the queue")
@@ -185,7 +186,7 @@ def status(
         lines.append(f"  1C: no {entity_set} carries this key")
     else:
         state = "posted" if document.posted else "draft, not posted"
-        lines.append(f"  1C: {entity_set} {document.number} of {document.date}, {document.total}, {state}")
+        lines.append(f"  1C: {entity_set} {document.number} of {document.date}, {document.total:.2f}, {state}")
     return "\n".join(lines)
 
 

@@ -28,13 +28,13 @@ def test_status_shows_the_ledger_and_the_1c_document(
     drain(stack)
     [draft] = drafts_for(stack, 1001)
 
-    assert main(["--local", str(state), "status", "--deal", "1001"]) == 0
+    assert main(["--local", "--state-file", str(state), "status", "--deal", "1001"]) == 0
     created = capsys.readouterr().out
     assert "ledger: CREATED" in created
     assert f"1C: Document_СчетНаОплатуПокупателю {draft['Number']}" in created
     assert "draft, not posted" in created
 
-    assert main(["--local", str(state), "status", "--deal", "1005"]) == 0
+    assert main(["--local", "--state-file", str(state), "status", "--deal", "1005"]) == 0
     rejected = capsys.readouterr().out
     assert "ledger: REJECTED" in rejected
     assert "7707083894" in rejected
@@ -46,7 +46,7 @@ def test_replay_of_one_deal_queues_it_and_changes_nothing_for_the_same_content(
 ) -> None:
     post(stack, webhook(1001))
     drain(stack)
-    assert main(["--local", str(state), "replay", "--deal", "1001"]) == 0
+    assert main(["--local", "--state-file", str(state), "replay", "--deal", "1001"]) == 0
     assert "queued 1: deal 1001" in capsys.readouterr().out
     assert stack.queued_messages() == 1
     drain(stack)
@@ -58,7 +58,9 @@ def test_replay_of_a_date_range_queues_the_won_deals_changed_in_it(
 ) -> None:
     post(stack, webhook(1001))
     drain(stack)
-    assert main(["--local", str(state), "replay", "--since", "2025-03-01", "--until", "2025-03-31"]) == 0
+    assert (
+        main(["--local", "--state-file", str(state), "replay", "--since", "2025-03-01", "--until", "2025-03-31"]) == 0
+    )
     out = capsys.readouterr().out
     assert "deal 1001" in out
     assert "deal 1004" not in out  # not won
@@ -74,11 +76,17 @@ def test_redrive_moves_the_dead_letters_back(
     for _ in range(3):
         stack.sqs.send_message(QueueUrl=stack.resources.dead_letter_queue_url, MessageBody=body)
 
-    assert main(["--local", str(state), "redrive"]) == 0
+    assert main(["--local", "--state-file", str(state), "redrive"]) == 0
     assert "moved 3 messages" in capsys.readouterr().out
     assert stack.queued_messages() == 3
 
 
 def test_unknown_portal_is_asked_for(stack: LocalStack, state: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--local", str(state), "status", "--deal", "1001"]) == 2
+    assert main(["--local", "--state-file", str(state), "status", "--deal", "1001"]) == 2
     assert "--member-id" in capsys.readouterr().err
+
+
+def test_local_without_a_running_stack_says_to_start_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="start the local stack with `make run` first"):
+        main(["--local", "status", "--deal", "1001"])
