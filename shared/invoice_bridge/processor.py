@@ -140,6 +140,7 @@ class InvoicePipeline:
             ledger_key=message.ledger_key,
             external_key=message.external_key,
             url=f"https://{message.domain}/crm/{_URL_PATHS[message.entity_type]}/{message.entity_id}/",
+            noun=kind,
         )
         mapped = map_deal(snapshot, identity, self.now().date())
         if previous is not None and has_document:
@@ -271,7 +272,7 @@ class InvoicePipeline:
         metrics.add_metric(name="DealsWithdrawn", unit="Count", value=1)
         self._comment(
             message,
-            f"The deal left the invoicing stage (now {stage}). 1C document {previous.onec_number} was "
+            f"The {message.entity_type.value} left the invoicing stage (now {stage}). 1C document {previous.onec_number} was "
             + ("marked for deletion." if self.rules.on_leaving_trigger == "deletion_mark" else "marked as withdrawn.")
             + " If it was posted already, ask the accountant to reverse it.",
         )
@@ -293,7 +294,10 @@ class InvoicePipeline:
         metrics.add_metric(name="DealsRejected", unit="Count", value=1)
         logger.info("deal rejected", extra={"ledger_key": message.ledger_key, "reasons": list(problems)})
         numbered = "\n".join(f"{index}. {problem}" for index, problem in enumerate(problems, start=1))
-        self._comment(message, f"The 1C invoice draft was not created. Fix this and save the deal again:\n{numbered}")
+        self._comment(
+            message,
+            f"The 1C invoice draft was not created. Fix this and save the {message.entity_type.value} again:\n{numbered}",
+        )
         return Outcome(OutcomeKind.REJECTED, detail)
 
     def _comment(self, message: QueueMessage, text: str) -> None:

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from invoice_bridge.bitrix24.client import BatchRef, Bitrix24Client, Bitrix24Error, build_query
-from invoice_bridge.bitrix24.snapshot import DealSnapshot, SnapshotCaches, SnapshotError, read_deal_snapshots
+from invoice_bridge.bitrix24.snapshot import DealSnapshot, SnapshotCaches, SnapshotError, read_snapshots
+from invoice_bridge.events import EntityType
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.seed import NOMENCLATURE_LAPTOP, SERVICE_PLAN_CODE
 
@@ -21,6 +22,11 @@ from local.seed import NOMENCLATURE_LAPTOP, SERVICE_PLAN_CODE
 def portal() -> Iterator[Bitrix24Sandbox]:
     with Bitrix24Sandbox() as sandbox:
         yield sandbox
+
+
+def read_deals(client: Bitrix24Client, deal_ids: list[int], caches: SnapshotCaches) -> dict[int, object]:
+    snapshots = read_snapshots(client, [(EntityType.DEAL, deal_id) for deal_id in deal_ids], caches)
+    return {entity_id: snapshot for (_, entity_id), snapshot in snapshots.items()}
 
 
 def client_for(portal: Bitrix24Sandbox) -> Bitrix24Client:
@@ -35,7 +41,7 @@ def test_build_query_keeps_batch_references_raw() -> None:
 def test_snapshots_of_several_deals_take_one_batch_plus_one_for_new_products(portal: Bitrix24Sandbox) -> None:
     client = client_for(portal)
     products = SnapshotCaches(ttl_seconds=600)
-    snapshots = read_deal_snapshots(client, [1001, 1002, 1003, 1005, 1001], products)
+    snapshots = read_deals(client, [1001, 1002, 1003, 1005, 1001], products)
 
     assert client.request_count == 2
     first = snapshots[1001]
@@ -53,12 +59,12 @@ def test_snapshots_of_several_deals_take_one_batch_plus_one_for_new_products(por
     assert third.product_codes[105] == SERVICE_PLAN_CODE
 
     client.request_count = 0
-    read_deal_snapshots(client, [1001, 1003], products)
+    read_deals(client, [1001, 1003], products)
     assert client.request_count == 1  # product codes came from the cache
 
 
 def test_missing_deal_is_a_permanent_snapshot_error(portal: Bitrix24Sandbox) -> None:
-    result = read_deal_snapshots(client_for(portal), [999999], SnapshotCaches(ttl_seconds=1))[999999]
+    result = read_deals(client_for(portal), [999999], SnapshotCaches(ttl_seconds=1))[999999]
     assert isinstance(result, SnapshotError)
     assert not result.transient
     assert "999999" in str(result)

@@ -81,13 +81,6 @@ def read_snapshots(client: Bitrix24Client, keys: Sequence[SourceKey], caches: Sn
     return outcome
 
 
-def read_deal_snapshots(
-    client: Bitrix24Client, deal_ids: Sequence[int], caches: SnapshotCaches
-) -> dict[int, DealSnapshot | SnapshotError]:
-    snapshots = read_snapshots(client, [(EntityType.DEAL, deal_id) for deal_id in deal_ids], caches)
-    return {entity_id: snapshot for (_, entity_id), snapshot in snapshots.items()}
-
-
 @dataclass(frozen=True)
 class _FollowUp:
     """What the first batch could not settle: a requisite linked from outside the company, the contact's

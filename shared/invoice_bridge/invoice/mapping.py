@@ -27,21 +27,22 @@ class DealIdentity:
     ledger_key: str
     external_key: str
     url: str
+    noun: str = "deal"  # what the manager calls it in messages: deal or invoice
 
 
 def map_deal(snapshot: DealSnapshot, identity: DealIdentity, document_date: date) -> InvoiceDraft | Rejection:
     problems: list[str] = []
-    buyer = _buyer(snapshot, problems)
+    buyer = _buyer(snapshot, identity.noun, problems)
 
     currency_code = CURRENCY_CODES.get(snapshot.deal.CURRENCY_ID)
     if currency_code is None:
         problems.append(
-            f"deal currency {snapshot.deal.CURRENCY_ID or '(empty)'} is not configured; "
+            f"{identity.noun} currency {snapshot.deal.CURRENCY_ID or '(empty)'} is not configured; "
             f"the bridge invoices in {', '.join(CURRENCY_CODES)}"
         )
 
     if not snapshot.rows:
-        problems.append("the deal has no product rows; add the products being sold")
+        problems.append(f"the {identity.noun} has no product rows; add the products being sold")
     # A 1C document has one "amounts include VAT" flag; rows priced without VAT are then shown with it added.
     amounts_include_vat = any(row.tax_included for row in snapshot.rows) or not snapshot.rows
     lines = [
@@ -54,8 +55,8 @@ def map_deal(snapshot: DealSnapshot, identity: DealIdentity, document_date: date
     all_rows_priced = bool(lines) and len(lines) == len(snapshot.rows)
     if all_rows_priced and not snapshot.deal.manual_opportunity and total != snapshot.deal.OPPORTUNITY:
         problems.append(
-            f"the rows add up to {total:.2f} but the deal amount is {snapshot.deal.OPPORTUNITY:.2f}; "
-            "open the deal's products and save them again so the amount is recalculated"
+            f"the rows add up to {total:.2f} but the {identity.noun} amount is {snapshot.deal.OPPORTUNITY:.2f}; "
+            f"open the {identity.noun}'s products and save them again so the amount is recalculated"
         )
     if problems or buyer is None or currency_code is None:
         return Rejection(tuple(problems))
@@ -74,11 +75,12 @@ def map_deal(snapshot: DealSnapshot, identity: DealIdentity, document_date: date
     )
 
 
-def _buyer(snapshot: DealSnapshot, problems: list[str]) -> Buyer | None:
+def _buyer(snapshot: DealSnapshot, noun: str, problems: list[str]) -> Buyer | None:
     requisite: RequisiteRecord | None = snapshot.buyer
     if requisite is None:
         problems.append(
-            "the deal has no buyer with requisites: choose a company in the deal and fill in its requisites (INN, KPP)"
+            f"the {noun} has no buyer with requisites: choose a company in the {noun} and fill in its requisites "
+            "(INN, KPP)"
         )
         return None
     where = f"requisite «{requisite.NAME or requisite.ID}» ({snapshot.buyer_source})"
