@@ -1019,10 +1019,7 @@ class Bitrix24Sandbox:
         if stage is not None:
             changed = _replace_deal(changed, stage_id=stage.status_id, stage_semantic_id=stage.semantic_id)
         self._deals[deal.id] = changed
-        stored = self._deal_uf.setdefault(deal.id, {})
-        for name, value in user_fields.items():
-            if _user_field_exists(self._deal_user_fields, name):
-                stored[name] = copy.deepcopy(value)
+        _store_user_fields(self._deal_uf.setdefault(deal.id, {}), self._deal_user_fields, user_fields)
         self._modified[deal.id] = datetime.now(PORTAL_TZ)
 
     def _deal_productrows_get(self, params: dict[str, Any]) -> _MethodResult:
@@ -1145,10 +1142,7 @@ class Bitrix24Sandbox:
         if stage is not None:
             changed = _replace_invoice(changed, stage_id=stage.status_id, stage_semantic_id=stage.semantic_id)
         self._invoices[invoice.id] = changed
-        stored = self._invoice_uf.setdefault(invoice.id, {})
-        for name, value in user_fields.items():
-            if _user_field_exists(self._invoice_user_fields, name):
-                stored[name] = copy.deepcopy(value)
+        _store_user_fields(self._invoice_uf.setdefault(invoice.id, {}), self._invoice_user_fields, user_fields)
         self._invoice_modified[invoice.id] = datetime.now(PORTAL_TZ)
 
     def _deal_item(self, deal: Deal, original_uf_names: bool) -> dict[str, Any]:
@@ -1403,6 +1397,13 @@ def _find_stage(stage_id: Any, entity_id: str) -> Stage | None:
         if stage.entity_id == entity_id and stage.status_id == stage_id:
             return stage
     return None
+
+
+def _store_user_fields(stored: dict[str, Any], known: frozenset[str] | None, user_fields: Mapping[str, Any]) -> None:
+    """Keep the UF values a portal would keep; a name it does not have is dropped without a word."""
+    for name, value in user_fields.items():
+        if _user_field_exists(known, name):
+            stored[name] = copy.deepcopy(value)
 
 
 def _user_field_exists(defined: frozenset[str] | None, name: str) -> bool:
