@@ -27,7 +27,13 @@ from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerS
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.catalogs import CatalogResolver, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
-from invoice_bridge.onec.documents import BuyerInvoiceProfile, DocumentContext, DocumentProfile, OnecDocument
+from invoice_bridge.onec.documents import (
+    BuyerInvoiceProfile,
+    DocumentContext,
+    DocumentProfile,
+    OnecDocument,
+    find_by_key,
+)
 from invoice_bridge.onec.schema import MetadataError, OnecSchema, assumed_schema, parse_metadata
 
 _URL_PATHS = {EntityType.DEAL: "deal/details", EntityType.INVOICE: "type/31/details"}
@@ -254,7 +260,8 @@ class InvoicePipeline:
             return Outcome(OutcomeKind.DUPLICATE, "already withdrawn")
         note = f"Сделка вышла из стадии счёта (сейчас {stage})."
         try:
-            document = self.profile.find(self._context(), message.external_key)
+            # a plain look-up: withdrawing must not finish a half-made document set (profile.find would)
+            document = find_by_key(self.onec, self.profile.primary_set, message.external_key)
             if document is not None and not document.posted:
                 comment = str(
                     self.onec.get(self.profile.primary_set, document.ref_key, select=("Комментарий",)).get(
@@ -267,7 +274,7 @@ class InvoicePipeline:
                     else {"Комментарий": f"ОТОЗВАН: {note} {comment}"}
                 )
                 self.onec.update(self.profile.primary_set, document.ref_key, change, data_version=document.data_version)
-        except (ODataError, ReferenceNotFound) as exc:
+        except ODataError as exc:
             logger.error("could not mark the withdrawn 1C document", extra={"error": str(exc)})
         metrics.add_metric(name="DealsWithdrawn", unit="Count", value=1)
         self._comment(
