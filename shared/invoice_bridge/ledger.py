@@ -6,7 +6,6 @@ A deal with a document is claimed again only for different content, to update it
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
@@ -14,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
+
+from invoice_bridge import clock
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -67,7 +68,7 @@ class Ledger:
     def claim(self, key: str, *, owner: str, content_hash: str, lease_seconds: int, delivery_id: str = "") -> bool:
         """Takes the deal to create or update its document. False when another worker holds a live lease, or
         the deal's document already has this content."""
-        now = int(time.time())
+        now = int(clock.now())
         return self._conditional_update(
             key,
             "SET #s = :in_progress, lease_owner = :owner, lease_delivery = :delivery, lease_expires_at = :expires, "
@@ -117,7 +118,7 @@ class Ledger:
                 ":number": {"S": number},
                 ":total": {"S": total},
                 ":vat": {"S": vat_total},
-                ":now": {"N": str(int(time.time()))},
+                ":now": {"N": str(int(clock.now()))},
             },
             extra_names={"#total": "total"},
         )
@@ -134,7 +135,7 @@ class Ledger:
                 ":changed": {"S": LedgerStatus.CHANGED_AFTER_POSTING},
                 ":empty": {"S": ""},
                 ":why": {"S": f"left the trigger stage for {stage}"},
-                ":now": {"N": str(int(time.time()))},
+                ":now": {"N": str(int(clock.now()))},
             },
         )
 
@@ -152,7 +153,7 @@ class Ledger:
                 ":retrying": {"S": LedgerStatus.RETRYING},
                 ":hash": {"S": content_hash},
                 ":reasons": {"L": [{"S": reason} for reason in reasons] or [{"S": "(no reason given)"}]},
-                ":now": {"N": str(int(time.time()))},
+                ":now": {"N": str(int(clock.now()))},
                 **({":in_progress": {"S": LedgerStatus.IN_PROGRESS}, ":owner": {"S": owner}} if owner else {}),
             },
         )
@@ -168,7 +169,7 @@ class Ledger:
                 ":in_progress": {"S": LedgerStatus.IN_PROGRESS},
                 ":owner": {"S": owner},
                 ":error": {"S": error[:1000]},
-                ":now": {"N": str(int(time.time()))},
+                ":now": {"N": str(int(clock.now()))},
             },
         )
 
@@ -216,7 +217,7 @@ class Ledger:
             TableName=self._table,
             Key={"pk": {"S": f"{CHECKPOINT_PREFIX}{member_id}"}},
             UpdateExpression="SET since = :since, updated_at = :now",
-            ExpressionAttributeValues={":since": {"S": since.isoformat()}, ":now": {"N": str(int(time.time()))}},
+            ExpressionAttributeValues={":since": {"S": since.isoformat()}, ":now": {"N": str(int(clock.now()))}},
         )
 
     def _conditional_update(
