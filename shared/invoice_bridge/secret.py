@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from invoice_bridge.observability import protect_logs, register_secrets
 
 
 class SecretConfigurationError(RuntimeError):
@@ -59,9 +62,44 @@ def parse_secret(raw: Any, secret_id: str) -> BridgeSecret:
 
 
 def load_secret(secret_id: str, max_age_seconds: int) -> BridgeSecret:
-    """Reads the secret through Powertools' cache, so a warm function does not call Secrets Manager again."""
+    """Reads the secret through Powertools' cache, so a warm function does not call Secrets Manager again.
+    Its credentials are masked in every log line from then on (observability.py)."""
+    protect_logs()
     try:
         raw = parameters.get_secret(secret_id, transform="json", max_age=max_age_seconds)
     except parameters.exceptions.TransformParameterError:
         raise SecretConfigurationError(f"secret {secret_id} is not a JSON object; see README, 'Secret'") from None
+    register_secrets(credentials_in(raw))
     return parse_secret(raw, secret_id)
+
+
+def credentials_in(raw: Any) -> set[str]:
+    """Every value of the secret that must never be logged, whatever the secret's form (one portal or many):
+    tokens, passwords, webhook URLs and their codes, and the Basic auth header a 1C user and password make."""
+    found: set[str] = set()
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            found.update(_basic_auth(value))
+            for name, inner in value.items():
+                walk(inner, str(name))
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner, key)
+        elif isinstance(value, str) and ("token" in key or "password" in key):
+            found.add(value)
+        elif isinstance(value, str) and "webhook_url" in key:
+            url = value.rstrip("/")
+            found.update({url, url.rsplit("/", 1)[-1]})  # …/rest/<user>/<code>/: the code is the credential
+
+    walk(raw, "")
+    return found
+
+
+def _basic_auth(entry: dict[str, Any]) -> set[str]:
+    pairs = (("onec_username", "onec_password"), ("username", "password"))
+    return {
+        base64.b64encode(f"{entry[user]}:{entry[password]}".encode()).decode()
+        for user, password in pairs
+        if isinstance(entry.get(user), str) and isinstance(entry.get(password), str)
+    }
