@@ -15,5 +15,5 @@ from invoice_bridge.reconciler_service import run_reconciler
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = run_reconciler(remaining_seconds=context.get_remaining_time_in_millis() / 1000)
+    report = run_reconciler(remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000)
     return dataclasses.asdict(report)

@@ -23,6 +23,7 @@ class _Settings(BaseSettings):
 
 class ReceiverSettings(_Settings):
     queue_url: str = Field(min_length=1)
+    ledger_table_name: str = Field(min_length=1, description="where the first release's single portal is pinned")
     max_webhook_body_bytes: int = Field(default=16384, ge=1024, le=262144)
 
 
@@ -67,7 +68,8 @@ class ReconcilerSettings(_Settings, _TriggerStages):
     ledger_table_name: str = Field(min_length=1)
     queue_url: str = Field(min_length=1)
     first_lookback_hours: int = Field(default=24, ge=1, le=24 * 30)
-    max_bitrix24_requests: int = Field(default=20, ge=1, le=500, description="budget of one run")
+    max_bitrix24_requests: int = Field(default=20, ge=1, le=500, description="budget of one portal's sweep")
+    reconciler_concurrency: int = Field(default=8, ge=1, le=32, description="portals swept at the same time")
 
 
 @lru_cache(maxsize=1)

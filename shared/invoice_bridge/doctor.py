@@ -1,8 +1,9 @@
 """`invoice-bridge-doctor` (also `make doctor`): finds set-up mistakes before the first deal does.
 
-Checks the secret, 1C (reachable, credentials, the entity sets the document kind needs, the VAT rates, the
-organisation) and Bitrix24 (the webhook answers, has the crm scope, the trigger stages exist). Prints one line a
-check and exits non-zero when anything needs fixing.
+Checks the secret (and shows the pin of a first-release single-portal secret), then for each portal 1C
+(reachable, credentials, the entity sets the document kind needs, the VAT rates, the organisation) and Bitrix24
+(the webhook answers, has the crm scope, the trigger stages exist). Prints one line a check and exits non-zero
+when anything needs fixing.
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
+from invoice_bridge.aws import dynamodb_client
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
 from invoice_bridge.config import ProcessorSettings
+from invoice_bridge.ledger import Ledger, PortalPin
 from invoice_bridge.onec.catalogs import CatalogResolver, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
 from invoice_bridge.onec.documents import PROFILES
 from invoice_bridge.onec.schema import MetadataError, OnecSchema, parse_metadata
-from invoice_bridge.secret import BridgeSecret, SecretConfigurationError, load_secret
+from invoice_bridge.portals import configured_portals
+from invoice_bridge.secret import BridgeSecret, OnecConnection, SecretConfigurationError, load_secret
 
 # The rates a Russian seller's deals use in 2026; НДС5/НДС7 only matter for simplified-tax sellers.
 REQUIRED_VAT_RATES = ("НДС22", "НДС10", "НДС0", "БезНДС")
@@ -34,39 +40,63 @@ class Finding:
     text: str
 
 
-def run_checks(settings: ProcessorSettings, secret: BridgeSecret) -> Iterator[Finding]:
+def run_checks(settings: ProcessorSettings, secret: BridgeSecret, pin: PortalPin | None = None) -> Iterator[Finding]:
+    portals = configured_portals(secret, pin)
+    if secret.single_portal:
+        yield _pin_finding(pin)
+    onec_checked: set[OnecConnection] = set()
+    for portal in portals:
+        label = f"{portal.name} ({portal.member_id}): " if len(portals) > 1 else ""
+        if portal.onec not in onec_checked:
+            onec_checked.add(portal.onec)
+            yield from _onec(settings, portal.onec, label if portal.onec != secret.shared_onec else "")
+        bitrix = Bitrix24Client(portal.webhook_url, timeout=settings.http_timeout_seconds)
+        yield from (Finding(f.ok, label + f.text) for f in _bitrix24(bitrix, settings))
+
+
+def _pin_finding(pin: PortalPin | None) -> Finding:
+    if pin is None:
+        return Finding(
+            True, "single-portal secret: not pinned yet; the first accepted event pins its member_id and domain"
+        )
+    stamp = datetime.fromtimestamp(pin.pinned_at, UTC).isoformat()
+    return Finding(
+        True, f"single-portal secret: pinned to member_id {pin.member_id}, domain {pin.domain} since {stamp}"
+    )
+
+
+def _onec(settings: ProcessorSettings, connection: OnecConnection, label: str) -> Iterator[Finding]:
     profile = PROFILES[settings.document_kind]
     onec = ODataClient(
-        secret.onec_odata_url,
-        username=secret.onec_username,
-        password=secret.onec_password.get_secret_value(),
+        connection.odata_url,
+        username=connection.username,
+        password=connection.password.get_secret_value(),
         timeout=settings.http_timeout_seconds,
     )
-    finding, schema = _check_onec_metadata(onec, secret)
-    yield finding
+    finding, schema = _check_onec_metadata(onec, connection)
+    yield Finding(finding.ok, label + finding.text)
     if schema is not None:
         missing = schema.missing(profile.entity_sets)
         yield (
-            Finding(False, f"1C does not publish {', '.join(missing)}: add them to the OData composition")
+            Finding(False, f"{label}1C does not publish {', '.join(missing)}: add them to the OData composition")
             if missing
-            else Finding(True, f"1C publishes every entity set {profile.name} needs")
+            else Finding(True, f"{label}1C publishes every entity set {profile.name} needs")
         )
-        yield from _vat_rates(schema)
-        yield from _organization(onec, settings)
-    bitrix = Bitrix24Client(secret.bitrix24_webhook_url, timeout=settings.http_timeout_seconds)
-    yield from _bitrix24(bitrix, settings)
+        yield from (Finding(f.ok, label + f.text) for f in _vat_rates(schema))
+        inn = connection.organization_inn or settings.onec_organization_inn
+        yield from (Finding(f.ok, label + f.text) for f in _organization(onec, inn))
 
 
-def _check_onec_metadata(onec: ODataClient, secret: BridgeSecret) -> tuple[Finding, OnecSchema | None]:
+def _check_onec_metadata(onec: ODataClient, connection: OnecConnection) -> tuple[Finding, OnecSchema | None]:
     try:
         schema = parse_metadata(onec.metadata())
     except ODataError as exc:
         if exc.status == 0:
-            return Finding(False, f"1C does not answer at {secret.onec_odata_url}: {exc.message}"), None
-        return Finding(False, f"1C refused {secret.onec_username}: {exc.explain()}"), None
+            return Finding(False, f"1C does not answer at {connection.odata_url}: {exc.message}"), None
+        return Finding(False, f"1C refused {connection.username}: {exc.explain()}"), None
     except MetadataError as exc:
         return Finding(False, f"1C's $metadata is unreadable: {exc}"), None
-    return Finding(True, f"1C answers at {secret.onec_odata_url} as {secret.onec_username}"), schema
+    return Finding(True, f"1C answers at {connection.odata_url} as {connection.username}"), schema
 
 
 def _vat_rates(schema: OnecSchema) -> Iterator[Finding]:
@@ -83,9 +113,9 @@ def _vat_rates(schema: OnecSchema) -> Iterator[Finding]:
         yield Finding(True, f"1C has the VAT rates {', '.join(REQUIRED_VAT_RATES)}")
 
 
-def _organization(onec: ODataClient, settings: ProcessorSettings) -> Iterator[Finding]:
+def _organization(onec: ODataClient, organization_inn: str) -> Iterator[Finding]:
     try:
-        organization = CatalogResolver(onec, ttl_seconds=0).organization(settings.onec_organization_inn)
+        organization = CatalogResolver(onec, ttl_seconds=0).organization(organization_inn)
     except (ReferenceNotFound, ODataError) as exc:
         yield Finding(False, f"organisation: {exc.explain() if isinstance(exc, ODataError) else exc}")
         return
@@ -142,7 +172,13 @@ def diagnose(settings_factory: Callable[[], ProcessorSettings] = ProcessorSettin
     except SecretConfigurationError as exc:
         return [Finding(False, str(exc))]
     findings = [Finding(True, f"secret {settings.bridge_secret_id} has every key")]
-    findings.extend(run_checks(settings, secret))
+    pin = None
+    if secret.single_portal:
+        try:
+            pin = Ledger(dynamodb_client(), settings.ledger_table_name).portal_pin()
+        except ClientError as exc:
+            findings.append(Finding(False, f"ledger table {settings.ledger_table_name} could not be read: {exc}"))
+    findings.extend(run_checks(settings, secret, pin))
     return findings
 
 

@@ -7,6 +7,7 @@ A deal with a document is claimed again only for different content, to update it
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -30,11 +31,24 @@ class LedgerStatus(StrEnum):
     WITHDRAWN = "WITHDRAWN"  # the deal left the trigger stage after its document was made
 
 
-PORTALS_KEY = "portals"
+PIN_KEY = "portal-pin"  # the first release's single portal, pinned by its first accepted event
 CHECKPOINT_PREFIX = "reconciler#"
 
 # The deal has a document in 1C in these states.
 DOCUMENT_STATES = frozenset({LedgerStatus.CREATED, LedgerStatus.CHANGED_AFTER_POSTING})
+
+
+@dataclass(frozen=True)
+class PortalPin:
+    member_id: str
+    domain: str
+    pinned_at: int  # unix seconds
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    since: datetime  # the newest change the reconciler has seen on the portal
+    swept_at: int  # unix seconds of the sweep that saved it
 
 
 class LedgerRecord(BaseModel):
@@ -191,20 +205,64 @@ class Ledger:
                 request = dict(answer.get("UnprocessedKeys") or {})
         return found
 
-    # Items beside the deals: the portals seen (for the reconciler) and its checkpoint per portal.
+    # Items beside the deals: the pin of the first release's single portal, the reconciler's checkpoint per portal.
 
-    def remember_portal(self, member_id: str, domain: str) -> None:
-        self._client.update_item(
-            TableName=self._table,
-            Key={"pk": {"S": PORTALS_KEY}},
-            UpdateExpression="ADD portals :portal",
-            ExpressionAttributeValues={":portal": {"SS": [f"{member_id}|{domain}"]}},
-        )
+    @property
+    def table_name(self) -> str:
+        return self._table
 
-    def portals(self) -> dict[str, str]:
-        item = self._client.get_item(TableName=self._table, Key={"pk": {"S": PORTALS_KEY}}, ConsistentRead=True)
-        entries = item.get("Item", {}).get("portals", {}).get("SS", [])
-        return dict(entry.split("|", 1) for entry in entries if "|" in entry)
+    def portal_pin(self) -> PortalPin | None:
+        item = self._client.get_item(TableName=self._table, Key={"pk": {"S": PIN_KEY}}, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return PortalPin(item["member_id"]["S"], item["domain"]["S"], int(item["pinned_at"]["N"]))
+
+    def pin_portal(self, member_id: str, domain: str) -> tuple[PortalPin, bool]:
+        """Writes the pin unless one exists (a conditional write): the pin in force, and whether this call wrote it."""
+        now = int(clock.now())
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": PIN_KEY}},
+                UpdateExpression="SET member_id = :member_id, #domain = :domain, pinned_at = :now",
+                ConditionExpression="attribute_not_exists(pk)",
+                ExpressionAttributeNames={"#domain": "domain"},
+                ExpressionAttributeValues={
+                    ":member_id": {"S": member_id},
+                    ":domain": {"S": domain},
+                    ":now": {"N": str(now)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            pin = self.portal_pin()
+            if pin is None:  # deleted in between by a person: let the caller fail and retry
+                raise
+            return pin, False
+        return PortalPin(member_id, domain, now), True
+
+    def checkpoints(self, member_ids: Iterable[str]) -> dict[str, Checkpoint]:
+        """The reconciler's checkpoint of each portal that has one, in BatchGetItem calls of 100."""
+        wanted = [f"{CHECKPOINT_PREFIX}{member_id}" for member_id in dict.fromkeys(member_ids)]
+        found: dict[str, Checkpoint] = {}
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": [{"pk": {"S": key}} for key in wanted[start : start + 100]],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk, since, updated_at",
+                }
+            }
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    if "since" in item:
+                        found[item["pk"]["S"].removeprefix(CHECKPOINT_PREFIX)] = Checkpoint(
+                            datetime.fromisoformat(item["since"]["S"]), int(item.get("updated_at", {}).get("N", "0"))
+                        )
+                request = dict(answer.get("UnprocessedKeys") or {})
+        return found
 
     def checkpoint(self, member_id: str) -> datetime | None:
         item = self._client.get_item(

@@ -24,6 +24,7 @@ from invoice_bridge.events import EntityType, QueueMessage, external_key
 from invoice_bridge.ledger import Ledger
 from invoice_bridge.onec.client import ODataClient, ODataError
 from invoice_bridge.onec.documents import PROFILES, find_by_key
+from invoice_bridge.portals import Portal, configured_portals
 from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.reconciler import list_changed
 from invoice_bridge.secret import BridgeSecret, parse_secret
@@ -111,27 +112,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"moved {moved} message{'s' if moved != 1 else ''} from the dead-letter queue back to the queue")
         return 0
     ledger = Ledger(target.client("dynamodb"), target.table_name)
-    portals = ledger.portals()
+    secret = _secret(target)
+    portals = {
+        p.member_id: p for p in configured_portals(secret, ledger.portal_pin() if secret.single_portal else None)
+    }
     member_id = args.member_id or (next(iter(portals)) if len(portals) == 1 else None)
     if member_id is None or member_id not in portals:
-        known = ", ".join(portals) or "none yet"
-        print(f"say which portal with --member-id (portals in the ledger: {known})", file=sys.stderr)
+        known = ", ".join(p for p in portals if p) or "none yet: the single portal is pinned by its first event"
+        print(f"say which portal with --member-id (configured portals: {known})", file=sys.stderr)
         return 2
-    secret = _secret(target)
+    portal = portals[member_id]
+    if not portal.member_id:
+        print("the single portal is not pinned yet: no event has been accepted from it", file=sys.stderr)
+        return 2
     if args.command == "status":
         entity = (EntityType.INVOICE, args.invoice) if args.invoice else (EntityType.DEAL, args.deal)
-        print(status(ledger, secret, target, member_id, *entity))
+        print(status(ledger, portal, target, *entity))
         return 0
     queue = InvoiceQueue(target.client("sqs"), target.queue_url)
     if args.since:
-        bitrix = Bitrix24Client(secret.bitrix24_webhook_url, timeout=10)
+        bitrix = Bitrix24Client(portal.webhook_url, timeout=10)
         changed, complete = list_changed(bitrix, target.trigger_stage_ids, args.since, max_requests=50)
         keys = [(c.entity_type, c.entity_id) for c in changed if args.until is None or c.modified <= args.until]
         if not complete:
             print("the range is larger than one run lists; replay a narrower one for the rest", file=sys.stderr)
     else:
         keys = [(EntityType.INVOICE, args.invoice) if args.invoice else (EntityType.DEAL, args.deal)]
-    domain = portals[member_id]
+    domain = portal.domain
     now = int(datetime.now(UTC).timestamp())
     queue.send_many(
         QueueMessage(member_id=member_id, domain=domain, entity_type=t, entity_id=i, event=OPERATOR_EVENT, ts=now)
@@ -153,10 +160,15 @@ def _secret(target: Target) -> BridgeSecret:
     return parse_secret(json.loads(raw), target.secret_id)
 
 
-def status(
-    ledger: Ledger, secret: BridgeSecret, target: Target, member_id: str, kind: EntityType, entity_id: int
-) -> str:
-    lines = [f"{kind.value} {entity_id} of portal {member_id}"]
+def status(ledger: Ledger, portal: Portal, target: Target, kind: EntityType, entity_id: int) -> str:
+    member_id = portal.member_id
+    lines = [f"{kind.value} {entity_id} of portal {member_id} ({portal.domain})"]
+    if portal.pinned:
+        pin = ledger.portal_pin()
+        stamp = datetime.fromtimestamp(pin.pinned_at, UTC).isoformat() if pin else "-"
+        lines.append(
+            f"  pin: the single portal is pinned to member_id {member_id}, domain {portal.domain} since {stamp}"
+        )
     record = ledger.get(f"{member_id}#{kind.value}#{entity_id}")
     if record is None:
         lines.append("  ledger: no record (never processed, or not in a trigger stage when it was)")
@@ -171,9 +183,9 @@ def status(
         if record.last_error:
             lines.append(f"          last error: {record.last_error}")
     onec = ODataClient(
-        secret.onec_odata_url,
-        username=secret.onec_username,
-        password=secret.onec_password.get_secret_value(),
+        portal.onec.odata_url,
+        username=portal.onec.username,
+        password=portal.onec.password.get_secret_value(),
         timeout=10,
     )
     entity_set = PROFILES[target.document_kind].primary_set

@@ -87,7 +87,6 @@ class InvoicePipeline:
     now: Callable[[], datetime]
     profile: DocumentProfile = field(default_factory=BuyerInvoiceProfile)
     outbox: list[tuple[QueueMessage, WriteBack]] = field(default_factory=list)
-    known_portals: set[tuple[str, str]] = field(default_factory=set)
     _schema: OnecSchema | None = None
 
     def schema(self) -> OnecSchema:
@@ -106,9 +105,6 @@ class InvoicePipeline:
         return self._schema
 
     def read_snapshots(self, messages: Sequence[QueueMessage]) -> Snapshots:
-        for portal in {(m.member_id, m.domain) for m in messages} - self.known_portals:
-            self.ledger.remember_portal(*portal)  # the reconciler sweeps the portals it finds here
-            self.known_portals.add(portal)
         keys = [(m.entity_type, m.entity_id) for m in messages if m.write_back is None]
         if not keys:
             return {}

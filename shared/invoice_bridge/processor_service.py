@@ -16,73 +16,128 @@ from pydantic import ValidationError
 
 from invoice_bridge.aws import dynamodb_client, sqs_client
 from invoice_bridge.bitrix24.client import Bitrix24Client
-from invoice_bridge.bitrix24.snapshot import SnapshotCaches
+from invoice_bridge.bitrix24.snapshot import SnapshotCaches, Snapshots
 from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import QueueMessage
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger import Ledger, PortalPin
 from invoice_bridge.observability import logger
 from invoice_bridge.onec.catalogs import CatalogResolver, CatalogRules
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.documents import PROFILES
+from invoice_bridge.portals import Portal, configured_portals, current_pin
 from invoice_bridge.processor import InvoicePipeline, ProcessorRules, TransientFailure
 from invoice_bridge.queue import InvoiceQueue
-from invoice_bridge.secret import BridgeSecret, load_secret
+from invoice_bridge.secret import BridgeSecret, OnecConnection, load_secret
 
 BITRIX24_CACHE_TTL_SECONDS = 600  # product codes and "my company" requisites
 
 
-@lru_cache(maxsize=2)
-def pipeline_for(settings: ProcessorSettings, secret: BridgeSecret) -> InvoicePipeline:
-    """One pipeline per settings and secret version, so a rotated secret takes effect with fresh caches."""
-    onec = ODataClient(
-        secret.onec_odata_url,
-        username=secret.onec_username,
-        password=secret.onec_password.get_secret_value(),
-        timeout=settings.http_timeout_seconds,
-    )
-    zone = ZoneInfo(settings.document_timezone)
-    return InvoicePipeline(
-        bitrix=Bitrix24Client(secret.bitrix24_webhook_url, timeout=settings.http_timeout_seconds),
-        onec=onec,
-        catalogs=CatalogResolver(
-            onec,
-            ttl_seconds=settings.onec_catalog_cache_seconds,
-            rules=CatalogRules(
-                create_counterparties=settings.onec_create_counterparties,
-                create_contracts=settings.onec_create_contracts,
-                item_code_field=settings.onec_item_code_field,
+class UnknownPortal(RuntimeError):
+    """A message for a member_id no configured (or pinned) portal has: never processed with another's credentials."""
+
+
+class PortalPipelines:
+    """One pipeline per portal, made on its first message: its own Bitrix24 client (and rate budget) and
+    snapshot caches; its own 1C client, catalogs and schema when the portal has its own base, else the shared ones."""
+
+    def __init__(self, settings: ProcessorSettings, secret: BridgeSecret, pin: PortalPin | None) -> None:
+        self._settings = settings
+        self._portals = {p.member_id: p for p in configured_portals(secret, pin) if p.member_id}
+        self._pipelines: dict[str, InvoicePipeline] = {}
+        self._onec: dict[OnecConnection, tuple[ODataClient, CatalogResolver]] = {}
+        self._ledger = Ledger(dynamodb_client(), settings.ledger_table_name)
+
+    def get(self, member_id: str) -> InvoicePipeline | None:
+        pipeline = self._pipelines.get(member_id)
+        if pipeline is None and (portal := self._portals.get(member_id)) is not None:
+            pipeline = self._pipelines[member_id] = self._pipeline(portal)
+        return pipeline
+
+    @property
+    def in_use(self) -> list[InvoicePipeline]:
+        return list(self._pipelines.values())
+
+    def _pipeline(self, portal: Portal) -> InvoicePipeline:
+        settings = self._settings
+        onec, catalogs = self._onec_side(portal.onec)
+        zone = ZoneInfo(settings.document_timezone)
+        return InvoicePipeline(
+            bitrix=Bitrix24Client(portal.webhook_url, timeout=settings.http_timeout_seconds),
+            onec=onec,
+            catalogs=catalogs,
+            ledger=self._ledger,
+            caches=SnapshotCaches(ttl_seconds=BITRIX24_CACHE_TTL_SECONDS),
+            rules=ProcessorRules(
+                trigger_stage_ids=settings.trigger_stage_ids,
+                organization_inn=portal.onec.organization_inn or settings.onec_organization_inn,
+                lease_seconds=settings.lease_seconds,
+                writeback_field=settings.writeback_field,
+                post_documents=settings.onec_post_documents,
+                on_leaving_trigger=settings.on_leaving_trigger,
             ),
-        ),
-        ledger=Ledger(dynamodb_client(), settings.ledger_table_name),
-        caches=SnapshotCaches(ttl_seconds=BITRIX24_CACHE_TTL_SECONDS),
-        rules=ProcessorRules(
-            trigger_stage_ids=settings.trigger_stage_ids,
-            organization_inn=settings.onec_organization_inn,
-            lease_seconds=settings.lease_seconds,
-            writeback_field=settings.writeback_field,
-            post_documents=settings.onec_post_documents,
-            on_leaving_trigger=settings.on_leaving_trigger,
-        ),
-        profile=PROFILES[settings.document_kind],
-        now=lambda: datetime.now(zone),
-    )
+            profile=PROFILES[settings.document_kind],
+            now=lambda: datetime.now(zone),
+        )
+
+    def _onec_side(self, connection: OnecConnection) -> tuple[ODataClient, CatalogResolver]:
+        if connection not in self._onec:
+            settings = self._settings
+            onec = ODataClient(
+                connection.odata_url,
+                username=connection.username,
+                password=connection.password.get_secret_value(),
+                timeout=settings.http_timeout_seconds,
+            )
+            catalogs = CatalogResolver(
+                onec,
+                ttl_seconds=settings.onec_catalog_cache_seconds,
+                rules=CatalogRules(
+                    create_counterparties=settings.onec_create_counterparties,
+                    create_contracts=settings.onec_create_contracts,
+                    item_code_field=settings.onec_item_code_field,
+                ),
+            )
+            self._onec[connection] = (onec, catalogs)
+        return self._onec[connection]
 
 
-def current_pipeline() -> InvoicePipeline:
+@lru_cache(maxsize=2)
+def portal_pipelines(settings: ProcessorSettings, secret: BridgeSecret, pin: PortalPin | None) -> PortalPipelines:
+    """One set of pipelines per settings, secret version and pin, so a rotated secret takes effect with fresh
+    caches."""
+    return PortalPipelines(settings, secret, pin)
+
+
+def current_pipelines() -> PortalPipelines:
     settings = processor_settings()
-    return pipeline_for(settings, load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds))
+    secret = load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds)
+    pin = current_pin(Ledger(dynamodb_client(), settings.ledger_table_name)) if secret.single_portal else None
+    return portal_pipelines(settings, secret, pin)
 
 
 def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    """Reads every deal of the batch from Bitrix24 at once, then handles each message; failures are reported
-    per message so SQS retries only those."""
-    pipeline = current_pipeline()
-    # A 429 is waited out only while the invocation has time left; otherwise the message goes back to SQS.
-    pipeline.bitrix.remaining_seconds = lambda: context.get_remaining_time_in_millis() / 1000
-    pipeline.bitrix.request_count = 0
-    pipeline.onec.request_count = 0
+    """Reads every deal of the batch from Bitrix24 at once, one batch per portal, then handles each message;
+    failures are reported per message so SQS retries only those."""
+    pipelines = current_pipelines()
     messages = [m for record in event.get("Records", []) if (m := _message_or_none(record.get("body", ""))) is not None]
-    snapshots = pipeline.read_snapshots(messages)
+    by_portal: dict[str, list[QueueMessage]] = {}
+    for message in messages:
+        by_portal.setdefault(message.member_id, []).append(message)
+    snapshots: dict[str, Snapshots] = {}
+    for member_id, portal_messages in by_portal.items():
+        pipeline = pipelines.get(member_id)
+        if pipeline is None:
+            logger.error(
+                "message for a portal the secret does not configure; it will fail and reach the DLQ",
+                extra={"member_id": member_id, "messages": len(portal_messages)},
+            )
+            continue
+        # A 429 is waited out only while the invocation has time left; otherwise the message goes back to SQS.
+        pipeline.bitrix.remaining_seconds = lambda: context.get_remaining_time_in_millis() / 1000
+        pipeline.bitrix.request_count = 0
+        pipeline.onec.request_count = 0
+        snapshots[member_id] = pipeline.read_snapshots(portal_messages)
+    used = [pipeline for member_id in snapshots if (pipeline := pipelines.get(member_id)) is not None]
 
     settings = processor_settings()
 
@@ -90,7 +145,10 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         message = QueueMessage.model_validate_json(record.body)
         logger.append_keys(ledger_key=message.ledger_key)
         try:
-            snapshot = snapshots.get((message.entity_type, message.entity_id))
+            pipeline = pipelines.get(message.member_id)
+            if pipeline is None:
+                raise UnknownPortal(f"no configured portal has member_id {message.member_id}")
+            snapshot = snapshots[message.member_id].get((message.entity_type, message.entity_id))
             outcome = pipeline.process(message, snapshot, delivery_id=record.message_id)
         except Exception as failure:
             delay = _back_off(record, settings.retry_backoff_seconds)
@@ -109,7 +167,7 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
             context=context,
         )
     finally:
-        retry = pipeline.flush_write_backs()
+        retry = [message for pipeline in used for message in pipeline.flush_write_backs()]
         if retry:
             InvoiceQueue(sqs_client(), settings.queue_url).send_many(
                 retry, delay_seconds=settings.retry_backoff_seconds
@@ -118,8 +176,9 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         "batch done",
         extra={
             "messages": len(event.get("Records", [])),
-            "bitrix24_requests": pipeline.bitrix.request_count,
-            "onec_requests": pipeline.onec.request_count,
+            "portals": len(by_portal),
+            "bitrix24_requests": sum(pipeline.bitrix.request_count for pipeline in used),
+            "onec_requests": sum({id(p.onec): p.onec.request_count for p in used}.values()),
             "failures": len(response.get("batchItemFailures", [])),
         },
     )

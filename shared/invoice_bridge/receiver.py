@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 from invoice_bridge.events import BitrixWebhook, QueueMessage, entity_type_of
 from invoice_bridge.formdata import FormDecodeError, parse_php_form
 from invoice_bridge.observability import logger
+from invoice_bridge.portals import Portal, select_portal
 
 
 @dataclass(frozen=True)
@@ -20,22 +20,16 @@ class ReceiverReply:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-def token_is_known(given: str, known: Iterable[str]) -> bool:
-    """Constant-time membership: every known token is compared, whatever matched earlier."""
-    given_bytes = given.encode()
-    matched = False
-    for token in known:
-        matched |= hmac.compare_digest(given_bytes, token.encode())
-    return matched and bool(given)
-
-
 def receive_webhook(
     body: bytes,
     *,
-    known_tokens: Callable[[], Iterable[str]],
+    portals: Callable[[], Sequence[Portal]],
+    pin: Callable[[Portal, str, str], Portal],
     enqueue: Callable[[QueueMessage], None],
     max_body_bytes: int,
 ) -> ReceiverReply:
+    """`portals` are the configured ones; `pin` pins the first release's single portal to an event's identity
+    (and answers the pin in force when another event won)."""
     if len(body) > max_body_bytes:
         return ReceiverReply(413, {"error": f"body is {len(body)} bytes; the limit is {max_body_bytes}"})
     try:
@@ -46,7 +40,8 @@ def receive_webhook(
 
     auth = form.get("auth")
     given_token = auth.get("application_token", "") if isinstance(auth, dict) else ""
-    if not isinstance(given_token, str) or not token_is_known(given_token, known_tokens()):
+    portal = select_portal(given_token, portals()) if isinstance(given_token, str) else None
+    if portal is None:
         logger.warning("webhook rejected: unknown application token", extra={"event": str(form.get("event"))})
         return ReceiverReply(401, {"error": "auth[application_token] does not match a configured token"})
 
@@ -62,6 +57,21 @@ def receive_webhook(
             },
         )
 
+    if portal.awaiting_pin:
+        portal = pin(portal, webhook.auth.member_id, webhook.auth.domain)
+    for name, sent, expected in (
+        ("auth[member_id]", webhook.auth.member_id, portal.member_id),
+        ("auth[domain]", webhook.auth.domain.lower(), portal.domain),
+    ):
+        if sent != expected:
+            logger.warning(
+                "webhook rejected: the token belongs to another portal",
+                extra={"field": name, "portal": portal.name, "member_id": portal.member_id},
+            )
+            return ReceiverReply(
+                403, {"error": f"{name} is not the portal this application token belongs to; nothing was queued"}
+            )
+
     entity_type = entity_type_of(webhook)
     if entity_type is None:
         logger.info(
@@ -71,8 +81,8 @@ def receive_webhook(
         return ReceiverReply(200, {"status": "ignored", "event": webhook.event})
 
     message = QueueMessage(
-        member_id=webhook.auth.member_id,
-        domain=webhook.auth.domain,
+        member_id=portal.member_id,  # the portal the token authenticated, never the body's claim
+        domain=portal.domain,
         entity_type=entity_type,
         entity_id=webhook.data.FIELDS.ID,
         event=webhook.event.upper(),

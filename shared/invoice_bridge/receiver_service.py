@@ -1,25 +1,34 @@
-"""Wires the receiver's logic to its settings, secret and queue."""
+"""Wires the receiver's logic to its settings, secret, queue and (for the first release's form) the pin."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from invoice_bridge.aws import sqs_client
+from invoice_bridge.aws import dynamodb_client, sqs_client
 from invoice_bridge.config import receiver_settings
+from invoice_bridge.ledger import Ledger
+from invoice_bridge.portals import Portal, configured_portals, current_pin, pin_portal
 from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.receiver import ReceiverReply, receive_webhook
 from invoice_bridge.secret import load_secret
 
 
-def _known_tokens() -> Iterable[str]:
+def _ledger() -> Ledger:
+    return Ledger(dynamodb_client(), receiver_settings().ledger_table_name)
+
+
+def _portals() -> tuple[Portal, ...]:
     settings = receiver_settings()
     secret = load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds)
-    return [token.get_secret_value() for token in secret.bitrix24_application_tokens]
+    # Only the first release's form has a pin to read; a warm function keeps it once it exists.
+    return configured_portals(secret, current_pin(_ledger()) if secret.single_portal else None)
+
+
+def _pin(portal: Portal, member_id: str, domain: str) -> Portal:
+    return pin_portal(_ledger(), portal, member_id, domain)
 
 
 def handle_webhook_body(body: bytes) -> ReceiverReply:
     settings = receiver_settings()
     queue = InvoiceQueue(sqs_client(), settings.queue_url)
     return receive_webhook(
-        body, known_tokens=_known_tokens, enqueue=queue.send, max_body_bytes=settings.max_webhook_body_bytes
+        body, portals=_portals, pin=_pin, enqueue=queue.send, max_body_bytes=settings.max_webhook_body_bytes
     )

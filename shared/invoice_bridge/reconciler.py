@@ -1,13 +1,25 @@
 """The reconciler: Bitrix24 drops webhooks, so on a schedule it lists the deals and new invoices in trigger
 stages modified since its checkpoint, and queues those the ledger has not seen since their last change.
 
+It sweeps exactly the portals the secret configures (or the pinned single portal of the first release's form),
+never one learned from an event, each with its own checkpoint item in the ledger and its own Bitrix24 client.
 Pages are chained inside one `batch` request (`>ID` from the previous page's last row, `start=-1` so the portal
-skips counting), so a run costs a request per 500 entities, within a configured budget.
+skips counting).
+
+Cost. Per portal and run: one Bitrix24 `batch` request per listing and 500 entities changed since the checkpoint,
+so 2 requests for a quiet portal (deals and new invoices; 1 when TriggerStageIds names only deal stages or only
+invoice stages), capped by MaxBitrix24Requests; in DynamoDB one BatchGetItem for the changed entities' records and
+one UpdateItem for the checkpoint; one SQS SendMessageBatch per 10 entities queued. Per run: one BatchGetItem per
+100 portals for the checkpoints. Portals are swept `ReconcilerConcurrency` at a time, least recently swept first;
+a portal is started only while the Lambda context leaves room for its requests, and one that is not reached goes
+first next run. 100 quiet portals take 200 Bitrix24 requests, spread over 100 separate rate budgets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -141,55 +153,131 @@ def _pages(client: Bitrix24Client, listing: _Listing, after_id: int) -> tuple[li
 
 
 @dataclass(frozen=True)
+class SweptPortal:
+    """A configured (or pinned) portal to sweep, with its own Bitrix24 client and so its own rate budget."""
+
+    member_id: str
+    domain: str
+    client: Bitrix24Client
+
+
+@dataclass(frozen=True)
 class ReconcileReport:
-    portals: int
+    portals: int  # configured or pinned
+    swept: int
+    deferred: int  # not reached before the deadline: they have the oldest checkpoints, so they go first next run
+    failed: int  # a portal that could not be listed (it is retried next run; the others are not held up)
     scanned: int
     queued: int
+    bitrix24_requests: int
     complete: bool
+
+
+@dataclass(frozen=True)
+class _Swept:
+    scanned: int
+    queued: int
+    requests: int
+    finished: bool
 
 
 def reconcile(
     *,
-    client: Bitrix24Client,
+    portals: Sequence[SweptPortal],
     ledger: Ledger,
     enqueue: Callable[[Iterable[QueueMessage]], None],
     trigger_stage_ids: tuple[str, ...],
     now: datetime,
     first_lookback: timedelta,
     max_requests: int,
+    remaining_seconds: Callable[[], float],
+    concurrency: int,
+    reserve_seconds: float,
 ) -> ReconcileReport:
-    portals = ledger.portals()
+    """Sweeps each portal, `concurrency` at a time, oldest checkpoint first. A portal is started only while more
+    than `reserve_seconds` (room for its requests to finish) remain; the rest wait for the next run."""
     if not portals:
-        logger.warning("no portal has sent a webhook yet: nothing to reconcile")
-    scanned = queued = 0
-    complete = True
-    for member_id, domain in portals.items():
-        since = ledger.checkpoint(member_id) or (now - first_lookback)
-        changed, finished = list_changed(client, trigger_stage_ids, since - OVERLAP, max_requests)
-        complete &= finished
-        records = ledger.get_many(f"{member_id}#{c.entity_type.value}#{c.entity_id}" for c in changed)
-        stale = [
-            c
-            for c in changed
-            if (record := records.get(f"{member_id}#{c.entity_type.value}#{c.entity_id}")) is None
-            or record.updated_at < c.modified.timestamp()
-        ]
-        enqueue(
-            QueueMessage(
-                member_id=member_id,
-                domain=domain,
-                entity_type=c.entity_type,
-                entity_id=c.entity_id,
-                event=RECONCILER_EVENT,
-                ts=int(now.timestamp()),
-            )
-            for c in stale
+        logger.warning("no portal to reconcile: the single portal is pinned by its first accepted event")
+    checkpoints = ledger.checkpoints(p.member_id for p in portals)
+    never = now - first_lookback
+    # Least recently swept first (never swept before all), so a portal the deadline left out goes first next run.
+    ordered = sorted(portals, key=lambda p: c.swept_at if (c := checkpoints.get(p.member_id)) else -1)
+
+    def sweep(portal: SweptPortal) -> _Swept | None:
+        if remaining_seconds() <= reserve_seconds:
+            return None
+        portal.client.remaining_seconds = lambda: remaining_seconds() - reserve_seconds / 2
+        checkpoint = checkpoints.get(portal.member_id)
+        since = checkpoint.since if checkpoint else never
+        return _sweep_portal(portal, ledger, enqueue, trigger_stage_ids, now, since, max_requests)
+
+    swept: list[_Swept] = []
+    deferred = failed = 0
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="reconcile") as pool:
+        futures = {pool.submit(sweep, portal): portal for portal in ordered}  # FIFO: oldest checkpoint first
+        for future, portal in futures.items():
+            try:
+                result = future.result()
+            except Exception as exc:  # one portal's outage never stops the others' sweeps
+                failed += 1
+                logger.error(
+                    "portal not reconciled; it is tried again next run",
+                    extra={"member_id": portal.member_id, "error": f"{type(exc).__name__}: {exc}"},
+                )
+                continue
+            if result is None:
+                deferred += 1
+            else:
+                swept.append(result)
+    if deferred:
+        logger.warning("portals left for the next run: the deadline came first", extra={"deferred": deferred})
+    report = ReconcileReport(
+        portals=len(portals),
+        swept=len(swept),
+        deferred=deferred,
+        failed=failed,
+        scanned=sum(s.scanned for s in swept),
+        queued=sum(s.queued for s in swept),
+        bitrix24_requests=sum(s.requests for s in swept),
+        complete=not deferred and not failed and all(s.finished for s in swept),
+    )
+    metrics.add_metric(name="ReconcilerQueued", unit="Count", value=report.queued)
+    metrics.add_metric(name="ReconcilerPortalsDeferred", unit="Count", value=deferred + failed)
+    logger.info("reconciled", extra=dataclasses.asdict(report))
+    return report
+
+
+def _sweep_portal(
+    portal: SweptPortal,
+    ledger: Ledger,
+    enqueue: Callable[[Iterable[QueueMessage]], None],
+    trigger_stage_ids: tuple[str, ...],
+    now: datetime,
+    since: datetime,
+    max_requests: int,
+) -> _Swept:
+    member_id = portal.member_id
+    before = portal.client.request_count
+    changed, finished = list_changed(portal.client, trigger_stage_ids, since - OVERLAP, max_requests)
+    records = ledger.get_many(f"{member_id}#{c.entity_type.value}#{c.entity_id}" for c in changed)
+    stale = [
+        c
+        for c in changed
+        if (record := records.get(f"{member_id}#{c.entity_type.value}#{c.entity_id}")) is None
+        or record.updated_at < c.modified.timestamp()
+    ]
+    enqueue(
+        QueueMessage(
+            member_id=member_id,
+            domain=portal.domain,
+            entity_type=c.entity_type,
+            entity_id=c.entity_id,
+            event=RECONCILER_EVENT,
+            ts=int(now.timestamp()),
         )
-        if finished:
-            newest = max((c.modified for c in changed), default=since)
-            ledger.save_checkpoint(member_id, max(newest, since))
-        scanned += len(changed)
-        queued += len(stale)
-    metrics.add_metric(name="ReconcilerQueued", unit="Count", value=queued)
-    logger.info("reconciled", extra={"scanned": scanned, "queued": queued, "complete": complete})
-    return ReconcileReport(portals=len(portals), scanned=scanned, queued=queued, complete=complete)
+        for c in stale
+    )
+    if finished:
+        newest = max((c.modified for c in changed), default=since)
+        ledger.save_checkpoint(member_id, max(newest, since))
+    return _Swept(len(changed), len(stale), portal.client.request_count - before, finished)

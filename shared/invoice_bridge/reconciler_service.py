@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from invoice_bridge.aws import dynamodb_client, sqs_client
@@ -10,27 +10,37 @@ from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.config import reconciler_settings
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.ledger import Ledger
+from invoice_bridge.portals import configured_portals
 from invoice_bridge.queue import InvoiceQueue
-from invoice_bridge.reconciler import ReconcileReport, reconcile
+from invoice_bridge.reconciler import ReconcileReport, SweptPortal, reconcile
 from invoice_bridge.secret import load_secret
 
 
-def run_reconciler(remaining_seconds: float) -> ReconcileReport:
+def run_reconciler(remaining_seconds: Callable[[], float]) -> ReconcileReport:
+    """`remaining_seconds` is the Lambda context's time left; the sweep starts no portal it cannot finish."""
     settings = reconciler_settings()
     secret = load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds)
-    client = Bitrix24Client(secret.bitrix24_webhook_url, timeout=settings.http_timeout_seconds)
-    client.remaining_seconds = lambda: remaining_seconds
+    ledger = Ledger(dynamodb_client(), settings.ledger_table_name)
     queue = InvoiceQueue(sqs_client(), settings.queue_url)
 
     def enqueue(messages: Iterable[QueueMessage]) -> None:
         queue.send_many(messages)
 
+    portals = configured_portals(secret, ledger.portal_pin() if secret.single_portal else None)
     return reconcile(
-        client=client,
-        ledger=Ledger(dynamodb_client(), settings.ledger_table_name),
+        portals=[
+            SweptPortal(p.member_id, p.domain, Bitrix24Client(p.webhook_url, timeout=settings.http_timeout_seconds))
+            for p in portals
+            if p.member_id  # the single portal sweeps once its first event has pinned it
+        ],
+        ledger=ledger,
         enqueue=enqueue,
         trigger_stage_ids=settings.trigger_stage_ids,
         now=datetime.now(UTC),
         first_lookback=timedelta(hours=settings.first_lookback_hours),
         max_requests=settings.max_bitrix24_requests,
+        remaining_seconds=remaining_seconds,
+        concurrency=settings.reconciler_concurrency,
+        # a portal's sweep is a few requests, each bounded by the HTTP timeout
+        reserve_seconds=3 * settings.http_timeout_seconds,
     )

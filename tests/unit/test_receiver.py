@@ -1,11 +1,32 @@
 from urllib.parse import urlencode
 
+from dataclasses import replace
+
 import pytest
+from pydantic import SecretStr
 
 from invoice_bridge.events import EntityType, QueueMessage
-from invoice_bridge.receiver import receive_webhook, token_is_known
+from invoice_bridge.portals import SINGLE_PORTAL, Portal, select_portal
+from invoice_bridge.receiver import receive_webhook
+from invoice_bridge.secret import OnecConnection
 
-TOKENS = ["token-a", "token-b"]
+ONEC = OnecConnection(odata_url="https://1c.example.ru/odata/", username="u", password=SecretStr("p"))
+PORTAL = Portal(
+    name="portals[0]",
+    member_id="d897063e1ce7c5eb9f04b9751eef5915",
+    domain="portal.bitrix24.ru",
+    webhook_url="https://portal.bitrix24.ru/rest/1/code/",
+    application_tokens=(SecretStr("token-a"), SecretStr("token-b")),
+    onec=ONEC,
+)
+OTHER = Portal(
+    name="portals[1]",
+    member_id="0123456789abcdef0123456789abcdef",
+    domain="other.bitrix24.ru",
+    webhook_url="https://other.bitrix24.ru/rest/1/code/",
+    application_tokens=(SecretStr("token-other"),),
+    onec=ONEC,
+)
 
 
 def body(**overrides: str) -> bytes:
@@ -21,9 +42,18 @@ def body(**overrides: str) -> bytes:
     return urlencode({k: v for k, v in fields.items() if v != "<drop>"}).encode()
 
 
-def receive(raw: bytes) -> tuple[int, dict[str, object], list[QueueMessage]]:
+def receive(
+    raw: bytes, portals: tuple[Portal, ...] = (PORTAL, OTHER), pins: list[tuple[str, str]] | None = None
+) -> tuple[int, dict[str, object], list[QueueMessage]]:
     queued: list[QueueMessage] = []
-    reply = receive_webhook(raw, known_tokens=lambda: TOKENS, enqueue=queued.append, max_body_bytes=4096)
+
+    def pin(portal: Portal, member_id: str, domain: str) -> Portal:
+        assert pins is not None, "only the single portal awaits a pin"
+        pins.append((member_id, domain))
+        first = pins[0]
+        return replace(portal, member_id=first[0], domain=first[1].lower())
+
+    reply = receive_webhook(raw, portals=lambda: portals, pin=pin, enqueue=queued.append, max_body_bytes=4096)
     return reply.status_code, reply.body, queued
 
 
@@ -84,7 +114,34 @@ def test_non_utf8_body_is_400() -> None:
     assert status == 400
 
 
-def test_token_is_known_needs_a_non_empty_match() -> None:
-    assert token_is_known("a", ["b", "a"])
-    assert not token_is_known("", [""])
-    assert not token_is_known("a", [])
+def test_the_token_selects_its_portal_and_needs_a_non_empty_match() -> None:
+    assert select_portal("token-other", (PORTAL, OTHER)) is OTHER
+    assert select_portal("token-a", (PORTAL, OTHER)) is PORTAL
+    assert select_portal("", (replace(PORTAL, application_tokens=(SecretStr(""),)),)) is None
+    assert select_portal("token-a", ()) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("auth[member_id]", OTHER.member_id), ("auth[domain]", OTHER.domain), ("auth[member_id]", "invented")],
+)
+def test_a_token_used_for_another_portal_is_403_naming_the_field(field: str, value: str) -> None:
+    status, reply, queued = receive(body(**{field: value}))
+    assert (status, queued) == (403, [])
+    assert field in str(reply["error"])
+    assert "token-b" not in str(reply["error"])
+
+
+def test_the_queued_portal_is_the_configured_one() -> None:
+    _, _, queued = receive(body(**{"auth[domain]": "Portal.Bitrix24.RU"}))
+    assert [(m.member_id, m.domain) for m in queued] == [(PORTAL.member_id, PORTAL.domain)]
+
+
+def test_the_single_portal_is_pinned_by_its_first_event_then_refuses_another() -> None:
+    single = replace(PORTAL, name=SINGLE_PORTAL, member_id="", domain="", pinned=True)
+    pins: list[tuple[str, str]] = []
+    first = receive(body(), portals=(single,), pins=pins)
+    assert (first[0], [m.member_id for m in first[2]]) == (200, [PORTAL.member_id])
+    other = receive(body(**{"auth[member_id]": "invented"}), portals=(single,), pins=pins)
+    assert (other[0], other[2]) == (403, [])
+    assert pins == [(PORTAL.member_id, PORTAL.domain), ("invented", PORTAL.domain)]
