@@ -563,6 +563,7 @@ class Bitrix24Sandbox:
     ``operating_window_seconds`` add up to more than the limit answers 429 until they age out. The clock is
     ``clock`` (unix seconds). ``latency_seconds`` delays every HTTP answer. ``deal_user_fields`` and
     ``invoice_user_fields`` name the portal's ``UF_CRM_*`` fields; ``None`` accepts any ``UF_CRM_*`` name.
+    ``user_id`` and ``webhook_code`` make the webhook path, so sandboxes of several portals answer only their own.
     """
 
     def __init__(
@@ -585,8 +586,12 @@ class Bitrix24Sandbox:
         deal_user_fields: Iterable[str] | None = None,
         scopes: Iterable[str] = ("crm", "catalog"),
         invoice_user_fields: Iterable[str] | None = None,
+        user_id: str = WEBHOOK_USER_ID,
+        webhook_code: str = WEBHOOK_CODE,
     ) -> None:
         self._lock = threading.RLock()
+        self.user_id = user_id
+        self.webhook_code = webhook_code  # the secret part of this portal's incoming-webhook URL
         self._deals: dict[int, Deal] = {deal.id: deal for deal in deals}
         self._modified: dict[int, datetime] = {deal_id: _BASE_DATE for deal_id in self._deals}
         self._deal_uf: dict[int, dict[str, Any]] = {}
@@ -680,7 +685,7 @@ class Bitrix24Sandbox:
     @property
     def webhook_url(self) -> str:
         """``http://127.0.0.1:PORT/rest/<user>/<code>/``; append the method name."""
-        return f"{self.base_url}/rest/{WEBHOOK_USER_ID}/{WEBHOOK_CODE}/"
+        return f"{self.base_url}/rest/{self.user_id}/{self.webhook_code}/"
 
     # -- test controls --------------------------------------------------------------------------------------
 
@@ -811,7 +816,7 @@ class Bitrix24Sandbox:
             return failure.status, {"error": failure.error, "error_description": failure.description}
         if len(segments) < 5 or segments[1] != "rest":
             return 404, {"error": "NOT_FOUND", "error_description": "Use /rest/<user>/<code>/<method>"}
-        if segments[2] != WEBHOOK_USER_ID or segments[3] != WEBHOOK_CODE:
+        if segments[2] != self.user_id or segments[3] != self.webhook_code:
             return 401, {"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}
         if not self._bucket.try_acquire():
             return 503, {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}

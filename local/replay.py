@@ -14,7 +14,18 @@ from invoice_bridge.events import EntityType, external_key
 from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.onec.documents import key_marker
 from local.lambda_runtime import ROOT
-from local.seed import DEALS, PORTAL_MEMBER_ID, SMART_INVOICES, Deal, SmartInvoice
+from local.seed import (
+    DEALS,
+    ONEC_BASE,
+    PORTAL_B_DEALS,
+    PORTAL_B_DOMAIN,
+    PORTAL_B_MEMBER_ID,
+    PORTAL_DOMAIN,
+    PORTAL_MEMBER_ID,
+    SMART_INVOICES,
+    Deal,
+    SmartInvoice,
+)
 from local.stack import LocalStack
 
 WEBHOOK_EVENTS = ROOT / "events" / "webhooks"
@@ -41,6 +52,8 @@ def replay(stack: LocalStack) -> list[tuple[str, int]]:
 
 @dataclass(frozen=True)
 class SampleEntity:
+    member_id: str  # the portal it belongs to
+    domain: str
     kind: str  # deal / invoice
     id: int
     stage_id: str
@@ -49,11 +62,24 @@ class SampleEntity:
     expected_reason: str
 
     @classmethod
-    def of(cls, entity: Deal | SmartInvoice) -> SampleEntity:
+    def of(
+        cls, entity: Deal | SmartInvoice, member_id: str = PORTAL_MEMBER_ID, domain: str = PORTAL_DOMAIN
+    ) -> SampleEntity:
         kind = "deal" if isinstance(entity, Deal) else "invoice"
         return cls(
-            kind, entity.id, entity.stage_id, entity.opportunity, entity.expected_outcome, entity.expected_reason
+            member_id,
+            domain,
+            kind,
+            entity.id,
+            entity.stage_id,
+            entity.opportunity,
+            entity.expected_outcome,
+            entity.expected_reason,
         )
+
+    @property
+    def ledger_key(self) -> str:
+        return f"{self.member_id}#{self.kind}#{self.id}"
 
 
 @dataclass(frozen=True)
@@ -62,6 +88,7 @@ class DealResult:
     record: LedgerRecord | None
     documents: int  # drafts in 1C carrying the deal's key
     document_total: Decimal | None
+    buyer: str = ""  # the 1C counterparty of its one document
 
     @property
     def outcome(self) -> str:
@@ -92,34 +119,46 @@ class DealResult:
         if self.record is None:
             return f"no invoice: stage {self.deal.stage_id} is not a trigger stage"
         if self.record.status is LedgerStatus.CREATED:
-            return f"1C {self.record.onec_number}: sum {self.record.total}, VAT {self.record.vat_total}"
+            return f"1C {self.record.onec_number}: {self.buyer}, sum {self.record.total}, VAT {self.record.vat_total}"
         if self.record.status is LedgerStatus.REJECTED:
             return "; ".join(self.record.reasons)
         return self.record.last_error or self.record.status.value
+
+
+def sample_entities() -> list[SampleEntity]:
+    """Portal A's deals and new invoices, then portal B's deals (their ids overlap A's)."""
+    return (
+        [SampleEntity.of(deal) for deal in DEALS]
+        + [SampleEntity.of(invoice) for invoice in SMART_INVOICES]
+        + [SampleEntity.of(deal, PORTAL_B_MEMBER_ID, PORTAL_B_DOMAIN) for deal in PORTAL_B_DEALS]
+    )
 
 
 def deal_results(stack: LocalStack) -> list[DealResult]:
     assert stack.resources is not None  # noqa: S101
     ledger = Ledger(stack.dynamodb, stack.resources.table_name)
     documents = stack.onec.documents()
+    buyers = {counterparty.ref_key: counterparty.description for counterparty in ONEC_BASE.counterparties}
     results = []
-    samples = [SampleEntity.of(deal) for deal in DEALS] + [SampleEntity.of(invoice) for invoice in SMART_INVOICES]
-    for deal in samples:
-        marker = key_marker(external_key(PORTAL_MEMBER_ID, EntityType(deal.kind), deal.id))
+    for deal in sample_entities():
+        marker = key_marker(external_key(deal.member_id, EntityType(deal.kind), deal.id))
         mine = [doc for doc in documents if marker in str(doc.get("Комментарий", ""))]
         total = Decimal(str(mine[0]["СуммаДокумента"])) if len(mine) == 1 else None
-        record = ledger.get(f"{PORTAL_MEMBER_ID}#{deal.kind}#{deal.id}")
-        results.append(DealResult(deal=deal, record=record, documents=len(mine), document_total=total))
+        buyer = buyers.get(str(mine[0].get("Контрагент_Key", "")), "?") if len(mine) == 1 else ""
+        record = ledger.get(deal.ledger_key)
+        results.append(DealResult(deal=deal, record=record, documents=len(mine), document_total=total, buyer=buyer))
     return results
 
 
 def render_table(results: list[DealResult]) -> str:
-    header = f"{'entity':<12} {'stage':<12} {'outcome':<9} {'ok':<3} detail"
+    header = f"{'portal':<22} {'entity':<12} {'stage':<12} {'outcome':<9} {'ok':<3} {'1C key':<27} detail"
     lines = [header, "-" * len(header)]
     for result in results:
         mark = "yes" if result.as_expected else "NO"
+        deal = result.deal
+        key = f"b24:{deal.member_id[:8]}…:{deal.kind}:{deal.id}" if result.documents else "-"
         lines.append(
-            f"{result.deal.kind + ' ' + str(result.deal.id):<12} {result.deal.stage_id:<12} {result.outcome:<9} {mark:<3} "
-            f"{result.describe()}"
+            f"{deal.domain:<22} {deal.kind + ' ' + str(deal.id):<12} {deal.stage_id:<12} "
+            f"{result.outcome:<9} {mark:<3} {key:<27} {result.describe()}"
         )
     return "\n".join(lines)

@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     stack = LocalStack(log_level=args.log_level).start()
     stack.write_state(LOCAL_STATE)  # for `invoice-bridge --local …` from another terminal
     try:
-        print(f"Bitrix24 sandbox: {stack.bitrix.webhook_url}")
+        print(f"Bitrix24 sandbox: {stack.bitrix.webhook_url} (portal A)")
+        print(f"                  {stack.bitrix_b.webhook_url} (portal B)")
         print(f"1C sandbox:       {stack.onec.url}")
         print(f"Webhook URL:      {stack.webhook_url}\n")
         for name, status in replay(stack):
@@ -34,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         print(render_table(results))
         all_expected = drained and all(result.as_expected for result in results)
         print(f"\n{'Every sample deal reached its expected outcome.' if all_expected else 'Some deals did not.'}")
-        print(f"Bitrix24 requests: {len(stack.bitrix.request_log)}; 1C requests: {len(stack.onec.request_log)}")
+        print(
+            f"Bitrix24 requests: {len(stack.bitrix.request_log)} (portal A), {len(stack.bitrix_b.request_log)} "
+            f"(portal B); 1C requests: {len(stack.onec.request_log)}"
+        )
         if args.once:
             return 0 if all_expected else 1
         print(f"\nServing. POST Bitrix24 webhooks to {stack.webhook_url} — Ctrl-C stops.")

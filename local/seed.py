@@ -1,4 +1,7 @@
-"""The sample world both sandboxes serve: one Bitrix24 portal and the 1C base it feeds.
+"""The sample world both sandboxes serve: two Bitrix24 portals and the 1C base they feed.
+
+Portal A is the full sample (deals 1001–1007, new invoices 501–502). Portal B is a second company's portal whose
+deal ids overlap A's (1001, 1002) with other buyers, products and amounts; even its product ids mean other goods.
 
 Bitrix24 companies, products and deals on one side; the 1C organisation, counterparties, contracts and
 nomenclature they map to on the other. Figures on deals (OPPORTUNITY, TAX_VALUE) are worked out by hand with
@@ -666,5 +669,106 @@ SMART_INVOICES: tuple[SmartInvoice, ...] = (
         opportunity=D("3000.00"),
         tax_value=D("0.00"),
         expected_outcome="skipped",
+    ),
+)
+
+
+# ---- portal B: a second portal whose ids overlap portal A's ----------------------------------------------
+
+PORTAL_B_MEMBER_ID = "9c2e7a1d4b8f4e6a0d3c5b7e9f1a2c4d"
+PORTAL_B_DOMAIN = "second.bitrix24.test"
+PORTAL_B_WEBHOOK_CODE = "secondportalcode0002"
+PORTAL_B_APPLICATION_TOKEN = "second-application-token-0002"
+
+PORTAL_B_COMPANIES: tuple[Company, ...] = (
+    MY_COMPANY,
+    Company(id=11, title="АО «Вектор»"),  # portal A's company 11 is ООО «Ромашка»
+    Company(id=12, title="ИП Иванов Пётр Сергеевич"),
+)
+
+PORTAL_B_REQUISITES: tuple[Requisite, ...] = (
+    REQUISITES[0],  # the seller, the same organisation in 1C
+    Requisite(
+        id=21,
+        entity_type_id=4,
+        entity_id=11,
+        preset_id=1,
+        name="Реквизиты",
+        company_name="АО «Вектор»",
+        company_full_name="Акционерное общество «Вектор»",
+        inn="7736207543",
+        kpp="770401001",
+        ogrn="1027700229193",
+    ),
+    Requisite(
+        id=22,
+        entity_type_id=4,
+        entity_id=12,
+        preset_id=2,
+        name="ИП",
+        company_name="ИП Иванов Пётр Сергеевич",
+        company_full_name="Индивидуальный предприниматель Иванов Пётр Сергеевич",
+        inn="500100732259",
+        kpp="",
+        ogrnip="304500116000157",
+        first_name="Пётр",
+        last_name="Иванов",
+        second_name="Сергеевич",
+    ),
+)
+
+PORTAL_B_PRODUCTS: tuple[Product, ...] = (
+    Product(id=101, name="Консультация, час", xml_id=NOMENCLATURE_CONSULTING, vat_rate=None),  # A's 101: a laptop
+    Product(id=102, name="Ноутбук ProBook 450 G10", xml_id=NOMENCLATURE_LAPTOP, vat_rate=Decimal("22")),
+)
+
+PORTAL_B_DEALS: tuple[Deal, ...] = (
+    Deal(
+        id=1001,
+        title="Ноутбуки для Вектора",
+        stage_id="WON",
+        stage_semantic_id="S",
+        category_id=0,
+        company_id=11,
+        requisite_id=21,
+        rows=(
+            ProductRow(
+                id=7001,
+                product_id=102,
+                product_name="Ноутбук ProBook 450 G10",
+                price=D("122000.00"),
+                quantity=D("3"),
+                tax_rate=D("22"),
+                tax_included=True,
+            ),
+        ),
+        # 366000.00, VAT 22 % included: 366000 * 22 / 122 = 66000.00
+        opportunity=D("366000.00"),
+        tax_value=D("66000.00"),
+        expected_outcome="created",
+    ),
+    Deal(
+        id=1002,
+        title="Консультации ИП Иванова",
+        stage_id="WON",
+        stage_semantic_id="S",
+        category_id=0,
+        company_id=12,
+        requisite_id=22,
+        rows=(
+            ProductRow(
+                id=7002,
+                product_id=101,
+                product_name="Консультация, час",
+                price=D("2500.00"),
+                quantity=D("4"),
+                tax_rate=None,
+                tax_included=True,
+            ),
+        ),
+        # 4 × 2500.00 without VAT
+        opportunity=D("10000.00"),
+        tax_value=D("0.00"),
+        expected_outcome="created",
     ),
 )

@@ -17,12 +17,27 @@ from aws_lambda_powertools.utilities import parameters
 from invoice_bridge import aws
 from invoice_bridge.config import processor_settings, receiver_settings, reconciler_settings
 from invoice_bridge.observability import logger, metrics
-from invoice_bridge.processor_service import pipeline_for
+from invoice_bridge.portals import forget_pins
+from invoice_bridge.processor_service import portal_pipelines
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
 from local.moto_server import MotoServer
 from local.onec_sandbox import OnecSandbox
-from local.seed import APPLICATION_TOKEN, ONEC_PASSWORD, ONEC_USERNAME
+from local.seed import (
+    APPLICATION_TOKEN,
+    ONEC_PASSWORD,
+    ONEC_USERNAME,
+    PORTAL_B_APPLICATION_TOKEN,
+    PORTAL_B_COMPANIES,
+    PORTAL_B_DEALS,
+    PORTAL_B_DOMAIN,
+    PORTAL_B_MEMBER_ID,
+    PORTAL_B_PRODUCTS,
+    PORTAL_B_REQUISITES,
+    PORTAL_B_WEBHOOK_CODE,
+    PORTAL_DOMAIN,
+    PORTAL_MEMBER_ID,
+)
 from local.template_resources import LocalResources, create_resources, function_environment, load_template
 
 if TYPE_CHECKING:
@@ -38,10 +53,11 @@ WEBHOOK_PATH = "/bitrix24/events"
 
 
 def forget_warm_state() -> None:
-    """What a new Lambda execution environment would not have: cached settings, clients, secret, pipeline."""
+    """What a new Lambda execution environment would not have: cached settings, clients, secret, pipelines, pin."""
     receiver_settings.cache_clear()
     processor_settings.cache_clear()
-    pipeline_for.cache_clear()
+    portal_pipelines.cache_clear()
+    forget_pins()
     aws.sqs_client.cache_clear()
     aws.dynamodb_client.cache_clear()
     reconciler_settings.cache_clear()
@@ -49,12 +65,25 @@ def forget_warm_state() -> None:
     metrics.clear_metrics()  # with metrics disabled, Powertools keeps them instead of printing
 
 
+def portal_b_sandbox() -> Bitrix24Sandbox:
+    """The second sample portal: its own webhook code, companies, products and deals (ids overlapping A's)."""
+    return Bitrix24Sandbox(
+        deals=PORTAL_B_DEALS,
+        companies=PORTAL_B_COMPANIES,
+        requisites=PORTAL_B_REQUISITES,
+        products=PORTAL_B_PRODUCTS,
+        smart_invoices=(),
+        webhook_code=PORTAL_B_WEBHOOK_CODE,
+    )
+
+
 @dataclass
 class LocalStack:
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
     extra_environment: dict[str, str] = field(default_factory=dict)
-    bitrix: Bitrix24Sandbox = field(default_factory=Bitrix24Sandbox)
+    bitrix: Bitrix24Sandbox = field(default_factory=Bitrix24Sandbox)  # portal A
+    bitrix_b: Bitrix24Sandbox = field(default_factory=lambda: portal_b_sandbox())
     onec: OnecSandbox = field(default_factory=OnecSandbox)
     _moto: MotoServer | None = None
     _gateway: HttpApiGateway | None = None
@@ -65,6 +94,7 @@ class LocalStack:
     def start(self, *, poll: bool = True) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
         self.bitrix.start()
+        self.bitrix_b.start()
         self.onec.start()
         self._moto = MotoServer()
         self._moto.start()
@@ -87,13 +117,7 @@ class LocalStack:
             secretsmanager=boto3.client("secretsmanager"),
             template=template,
             stack_name=STACK_NAME,
-            secret_value={
-                "bitrix24_webhook_url": self.bitrix.webhook_url,
-                "bitrix24_application_tokens": [APPLICATION_TOKEN],
-                "onec_odata_url": self.onec.url,
-                "onec_username": ONEC_USERNAME,
-                "onec_password": ONEC_PASSWORD,
-            },
+            secret_value=self.portals_secret(),
         )
         environment: dict[str, str] = {}
         for function_id in (RECEIVER_ID, PROCESSOR_ID, RECONCILER_ID):
@@ -124,6 +148,45 @@ class LocalStack:
             self._event_source.start()
         return self
 
+    def portals_secret(self) -> dict[str, Any]:
+        """The secret of the two sample portals, both feeding the one 1C sandbox (DESIGN §4)."""
+        return {
+            "portals": [
+                {
+                    "member_id": PORTAL_MEMBER_ID,
+                    "domain": PORTAL_DOMAIN,
+                    "webhook_url": self.bitrix.webhook_url,
+                    "application_tokens": [APPLICATION_TOKEN],
+                },
+                {
+                    "member_id": PORTAL_B_MEMBER_ID,
+                    "domain": PORTAL_B_DOMAIN,
+                    "webhook_url": self.bitrix_b.webhook_url,
+                    "application_tokens": [PORTAL_B_APPLICATION_TOKEN],
+                },
+            ],
+            **self.onec_secret(),
+        }
+
+    def single_portal_secret(self) -> dict[str, Any]:
+        """The first release's form: portal A's webhook and token, no member_id or domain (pinned by an event)."""
+        return {
+            "bitrix24_webhook_url": self.bitrix.webhook_url,
+            "bitrix24_application_tokens": [APPLICATION_TOKEN],
+            **self.onec_secret(),
+        }
+
+    def onec_secret(self) -> dict[str, Any]:
+        return {"onec_odata_url": self.onec.url, "onec_username": ONEC_USERNAME, "onec_password": ONEC_PASSWORD}
+
+    def use_secret(self, value: dict[str, Any]) -> None:
+        """Puts a new version of the secret, as an administrator would; functions start cold afterwards."""
+        assert self.resources is not None  # noqa: S101
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=self.resources.secret_id, SecretString=json.dumps(value, ensure_ascii=False)
+        )
+        forget_warm_state()
+
     def write_state(self, path: Path) -> None:
         """What `invoice-bridge --local` needs to reach this stack from another process."""
         assert self.resources is not None  # noqa: S101
@@ -140,12 +203,15 @@ class LocalStack:
         }
         path.write_text(json.dumps(state, indent=2), encoding="utf-8")
 
-    def run_reconciler(self) -> dict[str, Any]:
-        """One scheduled run of the reconciler, as EventBridge would start it."""
+    def run_reconciler(self, timeout_seconds: float | None = None) -> dict[str, Any]:
+        """One scheduled run of the reconciler, as EventBridge would start it, with the template's timeout."""
         handler = load_handler("reconciler")
+        timeout = timeout_seconds or float(
+            load_template(ROOT / "template.yaml")["Resources"][RECONCILER_ID]["Properties"]["Timeout"]
+        )
         result: dict[str, Any] = handler(
             {"source": "aws.events", "detail-type": "Scheduled Event"},
-            LambdaContext("ReconcilerFunction", timeout_seconds=120),
+            LambdaContext("ReconcilerFunction", timeout_seconds=timeout),
         )
         return result
 
@@ -154,6 +220,7 @@ class LocalStack:
             if part is not None:
                 part.stop()
         self.bitrix.stop()
+        self.bitrix_b.stop()
         self.onec.stop()
         for name, value in self._saved_environment.items():
             if value is None:

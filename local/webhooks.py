@@ -1,4 +1,4 @@
-"""Webhook bodies as the sandbox portal's outgoing webhook would send them."""
+"""Webhook bodies as a sandbox portal's outgoing webhook would send them (portal A unless told)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ def webhook_body(
     token: str = APPLICATION_TOKEN,
     entity_type_id: int | None = None,
     ts: int = 1795428000,
+    member_id: str = PORTAL_MEMBER_ID,
+    domain: str = PORTAL_DOMAIN,
 ) -> bytes:
     fields = {
         "event": event,
@@ -23,8 +25,8 @@ def webhook_body(
         "data[FIELDS][ID]": str(entity_id),
         **({"data[FIELDS][ENTITY_TYPE_ID]": str(entity_type_id)} if entity_type_id is not None else {}),
         "ts": str(ts),
-        "auth[domain]": PORTAL_DOMAIN,
-        "auth[member_id]": PORTAL_MEMBER_ID,
+        "auth[domain]": domain,
+        "auth[member_id]": member_id,
         "auth[application_token]": token,
     }
     return urlencode(fields).encode()

@@ -11,5 +11,11 @@ def test_replay_reaches_every_expected_outcome(capsys: pytest.CaptureFixture[str
     assert main(["--once"]) == 0
     output = capsys.readouterr().out
     assert "Every sample deal reached its expected outcome." in output
-    assert "1C БС00-000001: sum 514000.00, VAT 68545.45" in output
+    assert "1C БС00-000001: Ромашка ООО, sum 514000.00, VAT 68545.45" in output
+    # portal B's deal 1001 shares portal A's id: its own document, buyer and amount, under its own key
+    b_1001 = next(
+        line for line in output.splitlines() if line.startswith("second.bitrix24.test") and "deal 1001" in line
+    )
+    assert "b24:9c2e7a1d…:deal:1001" in b_1001
+    assert "Вектор АО, sum 366000.00, VAT 66000.00" in b_1001
     assert "7707083894 has a wrong check digit" in output

@@ -22,6 +22,7 @@ from samtranslator.translator.managed_policy_translator import ManagedPolicyLoad
 from samtranslator.translator.transform import transform
 
 from invoice_bridge.config import ProcessorSettings
+from invoice_bridge.ledger import PIN_KEY
 from local.template_resources import (
     LocalResources,
     TemplateError,
@@ -41,8 +42,7 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 REGION = "eu-central-1"
 SECRET_KEYS = frozenset(
     {
-        "bitrix24_webhook_url",
-        "bitrix24_application_tokens",
+        "portals",
         "onec_odata_url",
         "onec_username",
         "onec_password",
@@ -245,7 +245,7 @@ def test_function_code_folders_exist(template: dict[str, Any]) -> None:
 def test_environment_variables(translated: dict[str, Any]) -> None:
     common = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "BRIDGE_SECRET_ID"}
     expected = {
-        "WebhookReceiverFunction": common | {"QUEUE_URL", "MAX_WEBHOOK_BODY_BYTES"},
+        "WebhookReceiverFunction": common | {"QUEUE_URL", "LEDGER_TABLE_NAME", "MAX_WEBHOOK_BODY_BYTES"},
         "InvoiceProcessorFunction": common
         | {
             "LEDGER_TABLE_NAME",
@@ -349,11 +349,20 @@ def test_processor_touches_only_the_ledger_and_the_secret(translated: dict[str, 
     }
 
 
-def test_receiver_may_only_enqueue_and_read_the_secret(translated: dict[str, Any]) -> None:
+def test_receiver_may_only_enqueue_read_the_secret_and_the_portal_pin(translated: dict[str, Any]) -> None:
     assert _granted(translated, "WebhookReceiverFunctionRole") == {
         "sqs:SendMessage": {"InvoiceQueue"},
         "secretsmanager:GetSecretValue": {"BridgeSecret"},
+        "dynamodb:GetItem": {"LedgerTable"},
+        "dynamodb:UpdateItem": {"LedgerTable"},
     }
+    [pin] = [
+        statement
+        for name, statement in _statements(translated)
+        if name == "WebhookReceiverFunctionRole" and "dynamodb:GetItem" in _as_list(statement["Action"])
+    ]
+    # no deal record: only the ledger item that pins the first release's single portal
+    assert pin["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [PIN_KEY]}}
 
 
 def test_reconciler_reads_the_ledger_and_enqueues_only(translated: dict[str, Any]) -> None:
@@ -391,8 +400,11 @@ def test_secret_holds_placeholders_for_exactly_the_design_keys(template: dict[st
     placeholder = json.loads(secret["SecretString"])
     assert set(placeholder) == SECRET_KEYS
     assert secret_placeholder_keys(template) == SECRET_KEYS
-    assert isinstance(placeholder["bitrix24_application_tokens"], list)
-    for key, value in placeholder.items():
+    [portal] = placeholder["portals"]
+    assert set(portal) == {"member_id", "domain", "webhook_url", "application_tokens"}
+    assert isinstance(portal["application_tokens"], list)
+    values = {**{k: v for k, v in placeholder.items() if k != "portals"}, **portal}
+    for key, value in values.items():
         for item in _as_list(value):
             assert isinstance(item, str), key
             assert _looks_like_placeholder(item), f"{key} looks like a real value: {item!r}"
@@ -487,8 +499,14 @@ def aws() -> Iterator[tuple[SQSClient, DynamoDBClient, SecretsManagerClient]]:
 
 def _secret_value() -> dict[str, Any]:
     return {
-        "bitrix24_webhook_url": "http://127.0.0.1:8001/rest/1/sandbox/",
-        "bitrix24_application_tokens": ["sandbox-token"],
+        "portals": [
+            {
+                "member_id": "5b1f0c4e9a7d4c2e8f3a6b0d1e2c3f4a",
+                "domain": "sandbox.bitrix24.test",
+                "webhook_url": "http://127.0.0.1:8001/rest/1/sandbox/",
+                "application_tokens": ["sandbox-token"],
+            }
+        ],
         "onec_odata_url": "http://127.0.0.1:8002/odata/standard.odata/",
         "onec_username": "odata.user",
         "onec_password": "sandbox-password",
@@ -656,6 +674,7 @@ def test_function_environment_is_the_deployed_one(
     assert function_environment(template, "WebhookReceiverFunction", resources) == {
         **common,
         "QUEUE_URL": resources.queue_url,
+        "LEDGER_TABLE_NAME": resources.table_name,
         "MAX_WEBHOOK_BODY_BYTES": "16384",
     }
     assert function_environment(template, "InvoiceProcessorFunction", resources) == {

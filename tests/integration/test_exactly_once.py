@@ -16,7 +16,7 @@ from invoice_bridge.config import processor_settings
 from invoice_bridge.events import EntityType, QueueMessage
 from invoice_bridge.ledger import Ledger, LedgerStatus
 from invoice_bridge.processor import InvoicePipeline, OutcomeKind
-from invoice_bridge.processor_service import pipeline_for
+from invoice_bridge.processor_service import portal_pipelines
 from invoice_bridge.secret import load_secret
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.seed import PORTAL_DOMAIN, PORTAL_MEMBER_ID
@@ -41,7 +41,9 @@ def message(deal_id: int = DEAL) -> QueueMessage:
 def fresh_pipeline() -> InvoicePipeline:
     """A pipeline of its own, like a separate execution environment."""
     settings = processor_settings()
-    pipeline: InvoicePipeline = pipeline_for.__wrapped__(settings, load_secret(settings.bridge_secret_id, 0))
+    pipelines = portal_pipelines.__wrapped__(settings, load_secret(settings.bridge_secret_id, 0), None)
+    pipeline = pipelines.get(PORTAL_MEMBER_ID)
+    assert pipeline is not None
     return pipeline
 
 

@@ -1,6 +1,5 @@
-from urllib.parse import urlencode
-
 from dataclasses import replace
+from urllib.parse import urlencode
 
 import pytest
 from pydantic import SecretStr
