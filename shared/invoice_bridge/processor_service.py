@@ -20,7 +20,7 @@ from invoice_bridge.bitrix24.snapshot import SnapshotCaches, Snapshots
 from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.ledger import Ledger, PortalPin
-from invoice_bridge.observability import logger
+from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.catalogs import CatalogResolver, CatalogRules
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.documents import PROFILES
@@ -131,6 +131,7 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
                 "message for a portal the secret does not configure; it will fail and reach the DLQ",
                 extra={"member_id": member_id, "messages": len(portal_messages)},
             )
+            metrics.add_metric(name="MessagesForUnknownPortal", unit="Count", value=len(portal_messages))
             continue
         # A 429 is waited out only while the invocation has time left; otherwise the message goes back to SQS.
         pipeline.bitrix.remaining_seconds = lambda: context.get_remaining_time_in_millis() / 1000

@@ -66,7 +66,8 @@ def receive_webhook(
         if sent != expected:
             logger.warning(
                 "webhook rejected: the token belongs to another portal",
-                extra={"field": name, "portal": portal.name, "member_id": portal.member_id},
+                # the sent value is an identifier, not a credential: it shows a new portal's member_id (README)
+                extra={"field": name, "sent": sent, "portal": portal.name, "member_id": portal.member_id},
             )
             return ReceiverReply(
                 403, {"error": f"{name} is not the portal this application token belongs to; nothing was queued"}

@@ -8,9 +8,9 @@ skips counting).
 
 Cost. Per portal and run: one Bitrix24 `batch` request per listing and 500 entities changed since the checkpoint,
 so 2 requests for a quiet portal (deals and new invoices; 1 when TriggerStageIds names only deal stages or only
-invoice stages), capped by MaxBitrix24Requests; in DynamoDB one BatchGetItem for the changed entities' records and
+invoice stages), capped by MAX_BITRIX24_REQUESTS; in DynamoDB one BatchGetItem for the changed entities' records and
 one UpdateItem for the checkpoint; one SQS SendMessageBatch per 10 entities queued. Per run: one BatchGetItem per
-100 portals for the checkpoints. Portals are swept `ReconcilerConcurrency` at a time, least recently swept first;
+100 portals for the checkpoints. Portals are swept RECONCILER_CONCURRENCY at a time, least recently swept first;
 a portal is started only while the Lambda context leaves room for its requests, and one that is not reached goes
 first next run. 100 quiet portals take 200 Bitrix24 requests, spread over 100 separate rate budgets.
 """
