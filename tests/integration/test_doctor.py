@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from invoice_bridge import doctor
 from local.doctor import main
+from local.seed import PORTAL_B_MEMBER_ID, PORTAL_DOMAIN, PORTAL_MEMBER_ID
+from local.stack import LocalStack
+from tests.integration.test_bridge_end_to_end import post, webhook
 
 
 def test_correct_set_up_passes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,3 +36,19 @@ def test_unknown_trigger_stage_is_named(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["--trigger-stage-ids", "C1:UC_INVOICE,C1:UC_NOPE"]) == 1
     out = capsys.readouterr().out
     assert "trigger stages C1:UC_NOPE do not exist" in out
+
+
+def test_both_portals_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert f"portals[0] ({PORTAL_MEMBER_ID}): the Bitrix24 incoming webhook has the crm scope" in out
+    assert f"portals[1] ({PORTAL_B_MEMBER_ID}): the Bitrix24 incoming webhook has the crm scope" in out
+
+
+def test_a_first_release_secret_shows_its_pin(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
+    stack.use_secret(stack.single_portal_secret())
+    assert doctor.main([]) == 0
+    assert "single-portal secret: not pinned yet" in capsys.readouterr().out
+    assert post(stack, webhook(1001)).status_code == 200
+    assert doctor.main([]) == 0
+    assert f"pinned to member_id {PORTAL_MEMBER_ID}, domain {PORTAL_DOMAIN}" in capsys.readouterr().out
