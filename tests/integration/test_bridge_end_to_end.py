@@ -289,7 +289,7 @@ def test_free_text_row_reaches_1c_as_a_service_line(stack: LocalStack) -> None:
 
 
 def test_won_deal_whose_webhook_was_dropped_is_created_by_the_reconciler(stack: LocalStack) -> None:
-    post(stack, webhook(1001))  # the portal has been heard from
+    post(stack, webhook(1001))  # 1001 gets its ledger record now
     drain(stack)
     template = next(deal for deal in DEALS if deal.id == 1001)
     stack.bitrix.set_deal(dataclasses.replace(template, id=40001, title="Webhook lost"))  # no webhook for it
