@@ -22,6 +22,7 @@ from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.reconciler import SweptPortal, reconcile
 from local.bitrix24_portals import Bitrix24Portals
 from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.onec_sandbox import OnecSandbox
 from local.seed import (
     APPLICATION_TOKEN,
     DEALS,
@@ -123,6 +124,27 @@ def test_two_portals_with_overlapping_ids_get_two_correct_documents_and_their_ow
         assert mentioned == numbers[member_id]  # each portal's comments name its own documents only
         # each portal was read in a batch request of its own, through its own webhook
         assert any(entry.method == "batch" for entry in sandbox.request_log)
+
+
+def test_a_portal_with_its_own_1c_gets_its_documents_there(stack: LocalStack) -> None:
+    with OnecSandbox(username="portal-b-odata", password="portal-b-password") as own_base:
+        secret = stack.portals_secret()
+        secret["portals"][1]["onec"] = {
+            "odata_url": own_base.url,
+            "username": "portal-b-odata",
+            "password": "portal-b-password",
+            "organization_inn": "7704407589",
+        }
+        stack.use_secret(secret)
+        assert post(stack, webhook_body(1001)).status_code == 200
+        assert post(stack, portal_b_webhook(1001)).status_code == 200
+        drain(stack)
+
+        assert [doc["СуммаДокумента"] for doc in stack.onec.documents()] == [Decimal("514000")]
+        [b_document] = own_base.documents()
+        assert f"[b24:{PORTAL_B_MEMBER_ID}:deal:1001]" in str(b_document["Комментарий"])
+        assert b_document["СуммаДокумента"] == Decimal("366000")
+        assert own_base.request_log  # reached with its own credentials
 
 
 # ---- a token used for another portal -----------------------------------------------------------------------
