@@ -16,13 +16,13 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from invoice_bridge.observability import protect_logs, register_secrets
+
 WEBHOOK_URL_PATTERN = r"^https?://[^\s/]+/rest/\d+/[^\s/]+/$"
 ODATA_URL_PATTERN = r"^https?://\S+/$"
 # Bitrix24's member_id is 32 hex digits; '#' and '|' would break the ledger's keys, so only these are allowed.
 MEMBER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 DOMAIN_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,253}[A-Za-z0-9])?$"
-
-from invoice_bridge.observability import protect_logs, register_secrets
 
 
 class SecretConfigurationError(RuntimeError):
