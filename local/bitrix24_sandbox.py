@@ -614,6 +614,7 @@ class Bitrix24Sandbox:
             method.lower(): cost for method, cost in (operating_cost_seconds or {}).items()
         }
         self._failures: list[_Failure] = []
+        self._outage: _Failure | None = None
         self._request_log: list[RequestLogEntry] = []
         self._comments: list[TimelineComment] = []
         self._deal_updates: list[DealUpdate] = []
@@ -749,6 +750,14 @@ class Bitrix24Sandbox:
         with self._lock:
             self._failures.extend(_Failure(status, error, description) for _ in range(count))
 
+    def set_outage(
+        self, status: int | None = 502, error: str = "", description: str = "Bad Gateway"
+    ) -> None:
+        """Answer every HTTP request with this error until called with ``status=None`` (the portal is down:
+        its front answers with a bare error page, here as the JSON shape the client reads)."""
+        with self._lock:
+            self._outage = None if status is None else _Failure(status, error, description)
+
     def block_method(self, method: str, seconds: float) -> None:
         """Block ``method`` (direct or inside a batch) with 429 OPERATION_TIME_LIMIT until now + ``seconds``."""
         with self._lock:
@@ -811,6 +820,8 @@ class Bitrix24Sandbox:
         early_error: RestError | None,
         started: float,
     ) -> tuple[int, dict[str, Any]]:
+        if self._outage is not None:
+            return self._outage.status, {"error": self._outage.error, "error_description": self._outage.description}
         if self._failures:
             failure = self._failures.pop(0)
             return failure.status, {"error": failure.error, "error_description": failure.description}

@@ -300,6 +300,7 @@ class OnecSandbox:
         self._sets.update(_catalogs(base))
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
+        self._outage: _Fault | None = None
         self._numbers: dict[tuple[str, str, str], int] = {}
         self._versions = 1
         self._latency = latency_seconds
@@ -399,6 +400,17 @@ class OnecSandbox:
         with self._lock:
             self._faults.extend([_Fault(status, code, message, after_write, http_method)] * count)
 
+    def set_credentials(self, username: str, password: str) -> None:
+        """Change the OData user's login, as an administrator would in 1C (requests with the old one get 401)."""
+        with self._lock:
+            self._credentials = (username.encode("utf-8"), password.encode("utf-8"))
+
+    def set_outage(self, status: int | None = 503, code: str = "-1", message: str = INTERNAL_ERROR_MESSAGE) -> None:
+        """Answer every request with this odata.error until called with ``status=None`` (1C or its web server
+        is down, or — with 401 — the bridge's login is refused until the password is fixed)."""
+        with self._lock:
+            self._outage = None if status is None else _Fault(status, code, message, after_write=False)
+
     # ---- request handling ------------------------------------------------------------------------------
 
     def _dispatch(
@@ -458,8 +470,11 @@ class OnecSandbox:
     ) -> tuple[str | None, _Response]:
         key: str | None = None
         with self._lock:
-            waiting = [i for i, f in enumerate(self._faults) if f.http_method in (None, method)]
-            fault = self._faults.pop(waiting[0]) if waiting else None
+            if self._outage is not None:
+                fault: _Fault | None = self._outage
+            else:
+                waiting = [i for i, f in enumerate(self._faults) if f.http_method in (None, method)]
+                fault = self._faults.pop(waiting[0]) if waiting else None
         try:
             if fault is not None and not fault.after_write:
                 raise fault.error()

@@ -123,7 +123,10 @@ class LocalStack:
         for function_id in (RECEIVER_ID, PROCESSOR_ID, RECONCILER_ID):
             environment.update(function_environment(template, function_id, self.resources, self.parameter_overrides))
         environment["POWERTOOLS_LOG_LEVEL"] = self.log_level
-        environment["RETRY_BACKOFF_SECONDS"] = "1"  # locally a retry comes after 1, 2, 4… s, not 10, 20, 40…
+        # locally a retry comes after 1, 2, 4, 4… s, not 30, 60, 120… 3600 s; an open breaker probes every 2 s
+        environment["RETRY_BACKOFF_SECONDS"] = "1"
+        environment["RETRY_BACKOFF_MAX_SECONDS"] = "4"
+        environment["BREAKER_OPEN_SECONDS"] = "2"
         environment.update(self.extra_environment)
         self._set_environment(environment)
         forget_warm_state()

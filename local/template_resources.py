@@ -352,6 +352,7 @@ _TABLE_PROPERTIES: Final = frozenset(
     {
         "AttributeDefinitions",
         "BillingMode",
+        "GlobalSecondaryIndexes",
         "KeySchema",
         "PointInTimeRecoverySpecification",
         "SSESpecification",
@@ -429,6 +430,7 @@ def _create_table(dynamodb: DynamoDBClient, builder: _Builder, logical_id: str) 
         AttributeDefinitions=properties["AttributeDefinitions"],
         BillingMode="PAY_PER_REQUEST",
         SSESpecification={"Enabled": bool(sse.get("SSEEnabled", False))},
+        **({"GlobalSecondaryIndexes": indexes} if (indexes := properties.get("GlobalSecondaryIndexes")) else {}),
     )
     pitr = properties.get("PointInTimeRecoverySpecification", {})
     if pitr.get("PointInTimeRecoveryEnabled"):

@@ -41,7 +41,13 @@ class _TriggerStages(BaseModel):
 class ProcessorSettings(_Settings, _TriggerStages):
     ledger_table_name: str = Field(min_length=1)
     queue_url: str = Field(min_length=1, description="for retry backoff on the processor's own messages")
-    retry_backoff_seconds: int = Field(default=10, ge=0, le=900)
+    # Retries of failed messages: base·2^(n-1) s after the n-th receive, at most retry_backoff_max_seconds,
+    # plus up to 20 % jitter (retry.py); template.yaml sizes maxReceiveCount from these numbers.
+    retry_backoff_seconds: int = Field(default=30, ge=1, le=900)
+    retry_backoff_max_seconds: int = Field(default=3600, ge=1, le=36000)
+    # Circuit breaker per Bitrix24 portal and per 1C base (breaker.py).
+    breaker_failure_threshold: int = Field(default=5, ge=1, le=1000)
+    breaker_open_seconds: int = Field(default=60, ge=1, le=3600)
     document_kind: Literal["buyer_invoice", "sale_and_tax_invoice"] = "buyer_invoice"
     onec_post_documents: bool = False
     onec_create_counterparties: bool = False
@@ -70,6 +76,7 @@ class ReconcilerSettings(_Settings, _TriggerStages):
     first_lookback_hours: int = Field(default=24, ge=1, le=24 * 30)
     max_bitrix24_requests: int = Field(default=20, ge=1, le=500, description="budget of one portal's sweep")
     reconciler_concurrency: int = Field(default=8, ge=1, le=32, description="portals swept at the same time")
+    retry_backoff_max_seconds: int = Field(default=3600, ge=1, le=36000, description="paces the ledger sweep")
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,9 @@
 
 States: IN_PROGRESS (leased) → CREATED | CHANGED_AFTER_POSTING | REJECTED | RETRYING, and CREATED → WITHDRAWN.
 A deal with a document is claimed again only for different content, to update its draft.
+
+Items IN_PROGRESS or RETRYING carry `sweep` and `sweep_at` (when the ledger sweep should look at them): they
+form the sparse index SWEEP_INDEX, so the sweep queries the few unfinished deals instead of scanning the table.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class LedgerStatus(StrEnum):
 
 
 PIN_KEY = "portal-pin"  # the first release's single portal, pinned by its first accepted event
+SWEEP_INDEX = "sweep-due"  # sparse GSI: hash `sweep` (always SWEEP_PENDING), range `sweep_at`
+SWEEP_PENDING = "pending"
 CHECKPOINT_PREFIX = "reconciler#"
 
 # The deal has a document in 1C in these states.
@@ -68,6 +73,8 @@ class LedgerRecord(BaseModel):
     reasons: tuple[str, ...] = ()
     last_error: str = ""
     updated_at: int = 0
+    sweep_at: int = 0
+    setup_notice_at: int = 0  # when the manager was told that 1C's set-up holds the deal (once per deal)
 
 
 class Ledger:
@@ -79,15 +86,23 @@ class Ledger:
         item = self._client.get_item(TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
         return None if item is None else _record(item)
 
-    def claim(self, key: str, *, owner: str, content_hash: str, lease_seconds: int, delivery_id: str = "") -> bool:
+    def claim(
+        self,
+        key: str,
+        *,
+        owner: str,
+        content_hash: str,
+        lease_seconds: int,
+        delivery_id: str = "",
+    ) -> bool:
         """Takes the deal to create or update its document. False when another worker holds a live lease, or
-        the deal's document already has this content."""
+        the deal's document already has this content. The sweep looks at the deal once the lease has expired."""
         now = int(clock.now())
         return self._conditional_update(
             key,
             "SET #s = :in_progress, lease_owner = :owner, lease_delivery = :delivery, lease_expires_at = :expires, "
             "content_hash = :hash, attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, "
-            "created_at = if_not_exists(created_at, :now)",
+            "created_at = if_not_exists(created_at, :now), sweep = :pending, sweep_at = :expires",
             "attribute_not_exists(pk) OR #s IN (:retrying, :rejected) "
             "OR (#s IN (:created, :changed, :withdrawn) AND content_hash <> :hash) "
             "OR (#s = :in_progress AND lease_expires_at < :now)",
@@ -105,6 +120,7 @@ class Ledger:
                 ":zero": {"N": "0"},
                 ":one": {"N": "1"},
                 ":now": {"N": str(now)},
+                ":pending": {"S": SWEEP_PENDING},
             },
         )
 
@@ -122,7 +138,7 @@ class Ledger:
         return self._conditional_update(
             key,
             "SET #s = :done, onec_ref_key = :ref, onec_number = :number, #total = :total, vat_total = :vat, "
-            "updated_at = :now REMOVE lease_owner, lease_delivery, lease_expires_at, last_error, reasons",
+            "updated_at = :now REMOVE lease_owner, lease_delivery, lease_expires_at, last_error, reasons, sweep, sweep_at",
             "#s = :in_progress AND lease_owner = :owner",
             {
                 ":done": {"S": status},
@@ -160,7 +176,8 @@ class Ledger:
         return self._conditional_update(
             key,
             "SET #s = :rejected, content_hash = :hash, reasons = :reasons, updated_at = :now, "
-            "created_at = if_not_exists(created_at, :now) REMOVE lease_owner, lease_delivery, lease_expires_at",
+            "created_at = if_not_exists(created_at, :now) "
+            "REMOVE lease_owner, lease_delivery, lease_expires_at, sweep, sweep_at",
             f"{owned} OR #s = :retrying OR (#s = :rejected AND content_hash <> :hash)",
             {
                 ":rejected": {"S": LedgerStatus.REJECTED},
@@ -172,18 +189,56 @@ class Ledger:
             },
         )
 
-    def release(self, key: str, *, owner: str, error: str) -> bool:
-        """Gives the deal back after a transient failure so the next delivery may claim it at once."""
+    def release(self, key: str, *, owner: str, error: str, sweep_after_seconds: int = 0) -> bool:
+        """Gives the deal back after a transient failure so the next delivery may claim it at once. Its message
+        retries it; should that message be lost, the sweep queues the deal again after `sweep_after_seconds`."""
+        now = int(clock.now())
         return self._conditional_update(
             key,
-            "SET #s = :retrying, last_error = :error, updated_at = :now REMOVE lease_owner, lease_delivery, lease_expires_at",
+            "SET #s = :retrying, last_error = :error, updated_at = :now, sweep = :pending, sweep_at = :sweep_at "
+            "REMOVE lease_owner, lease_delivery, lease_expires_at",
             "#s = :in_progress AND lease_owner = :owner",
             {
                 ":retrying": {"S": LedgerStatus.RETRYING},
                 ":in_progress": {"S": LedgerStatus.IN_PROGRESS},
                 ":owner": {"S": owner},
                 ":error": {"S": error[:1000]},
-                ":now": {"N": str(int(clock.now()))},
+                ":now": {"N": str(now)},
+                ":pending": {"S": SWEEP_PENDING},
+                ":sweep_at": {"N": str(now + sweep_after_seconds)},
+            },
+        )
+
+    def note_setup_notice(self, key: str) -> bool:
+        """True the first time only: the manager is told once per deal that 1C's set-up holds it."""
+        return self._conditional_update(
+            key,
+            "SET setup_notice_at = :now",
+            "attribute_exists(#s) AND attribute_not_exists(setup_notice_at)",
+            {":now": {"N": str(int(clock.now()))}},
+        )
+
+    def due_for_sweep(self, now: float, limit: int) -> list[LedgerRecord]:
+        """Unfinished deals whose sweep time has passed, oldest first, through the sparse index."""
+        answer = self._client.query(
+            TableName=self._table,
+            IndexName=SWEEP_INDEX,
+            KeyConditionExpression="sweep = :pending AND sweep_at <= :now",
+            ExpressionAttributeValues={":pending": {"S": SWEEP_PENDING}, ":now": {"N": str(int(now))}},
+            Limit=limit,
+        )
+        return [_record(item) for item in answer.get("Items", [])]
+
+    def postpone_sweep(self, record: LedgerRecord, *, until: float) -> bool:
+        """Moves the item's sweep time on, unless it changed since it was read (then it is not stuck)."""
+        return self._conditional_update(
+            record.pk,
+            "SET sweep_at = :until",
+            "#s = :status AND sweep_at = :seen",
+            {
+                ":status": {"S": record.status},
+                ":seen": {"N": str(record.sweep_at)},
+                ":until": {"N": str(int(until))},
             },
         )
 

@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
+from invoice_bridge import clock
 from invoice_bridge.bitrix24.client import MAX_BATCH_COMMANDS, Bitrix24Client, Bitrix24Error
 from invoice_bridge.bitrix24.records import DealRecord
 from invoice_bridge.bitrix24.snapshot import (
@@ -20,12 +21,13 @@ from invoice_bridge.bitrix24.snapshot import (
     Snapshots,
     read_snapshots,
 )
+from invoice_bridge.breaker import Breaker
 from invoice_bridge.events import EntityType, QueueMessage, WriteBack
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
 from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.observability import logger, metrics
-from invoice_bridge.onec.catalogs import CatalogResolver, ReferenceNotFound
+from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
 from invoice_bridge.onec.documents import (
     BuyerInvoiceProfile,
@@ -45,7 +47,15 @@ MAX_WRITE_BACKS = 5  # attempts of one timeline comment or field update before i
 
 
 class TransientFailure(RuntimeError):
-    """Try this message again later (SQS redelivers it; after maxReceiveCount it goes to the DLQ)."""
+    """Try this message again later (SQS redelivers it; after maxReceiveCount it goes to the DLQ).
+
+    `not_before`: the clock time before which a retry cannot succeed (a lease's end, a breaker's next probe).
+    `setup`: 1C's or the secret's set-up holds it — counted by the SetupFailures metric for the alarm."""
+
+    def __init__(self, message: str, *, not_before: float | None = None, setup: bool = False) -> None:
+        super().__init__(message)
+        self.not_before = not_before
+        self.setup = setup
 
 
 class OutcomeKind(StrEnum):
@@ -74,6 +84,7 @@ class ProcessorRules:
     writeback_field: str = ""  # a deal UF field that receives the 1C document number
     post_documents: bool = False  # post what is created instead of leaving drafts for review
     on_leaving_trigger: Literal["comment", "deletion_mark"] = "comment"  # what an unposted draft gets
+    sweep_after_seconds: int = 7200  # a deal left RETRYING this long is queued again by the ledger sweep
 
 
 @dataclass
@@ -87,6 +98,7 @@ class InvoicePipeline:
     now: Callable[[], datetime]
     profile: DocumentProfile = field(default_factory=BuyerInvoiceProfile)
     outbox: list[tuple[QueueMessage, WriteBack]] = field(default_factory=list)
+    onec_breaker: Breaker | None = None  # set per invocation: the 1C base's circuit breaker
     _schema: OnecSchema | None = None
 
     def schema(self) -> OnecSchema:
@@ -95,7 +107,7 @@ class InvoicePipeline:
             try:
                 self._schema = parse_metadata(self.onec.metadata())
             except ODataError as exc:
-                if exc.transient:
+                if exc.transient or exc.status in (401, 403):  # a refused login is retried, not assumed away
                     raise
                 logger.warning("1C $metadata refused; assuming release 3.0.198 shapes", extra={"error": str(exc)})
                 self._schema = assumed_schema(self.profile.entity_sets)
@@ -174,6 +186,8 @@ class InvoicePipeline:
         seller_inn: str,
         delivery_id: str,
     ) -> Outcome:
+        if self.onec_breaker is not None and (probe_at := self.onec_breaker.admit()) is not None:
+            raise TransientFailure("1C is failing: circuit open, not called", not_before=probe_at)
         owner = uuid.uuid4().hex
         key = message.ledger_key
         if not self.ledger.claim(
@@ -188,12 +202,18 @@ class InvoicePipeline:
                 return Outcome(OutcomeKind.DUPLICATE, f"1C document {current.onec_number} exists for this content")
             if (
                 current is not None
-                and current.content_hash == draft.content_hash()
-                and current.lease_delivery not in ("", delivery_id)
+                and current.status is LedgerStatus.IN_PROGRESS
+                and current.lease_expires_at > clock.now()
             ):
-                # another copy holds the lease for this very content; its message stays queued until it is done
-                return Outcome(OutcomeKind.DUPLICATE, "another worker is creating this content")
-            raise TransientFailure(f"{key} is leased by an attempt that has not finished; retrying after the lease")
+                if current.content_hash == draft.content_hash() and current.lease_delivery not in ("", delivery_id):
+                    # another copy holds a live lease for this very content: its message stays queued until it
+                    # is done; were that worker dead, its lease expires and the ledger sweep queues the deal
+                    return Outcome(OutcomeKind.DUPLICATE, "another worker is creating this content")
+                raise TransientFailure(
+                    f"{key} is leased by an attempt that has not finished; retrying after the lease",
+                    not_before=current.lease_expires_at,
+                )
+            raise TransientFailure(f"{key} changed while it was claimed; retrying")
         had_document = previous is not None and bool(previous.onec_ref_key)
         try:
             context = self._context()
@@ -207,16 +227,34 @@ class InvoicePipeline:
                 # an unposted draft always gets the current content: an earlier attempt may have stopped mid-way
                 document = self.profile.update(context, document, organization, draft)
                 kind = OutcomeKind.UPDATED if had_document else OutcomeKind.FOUND
+        except OnecSetupError as exc:
+            self._setup_failure(message, owner, str(exc))
         except ReferenceNotFound as exc:
+            self._onec_answered()
             return self._reject(message, previous, (str(exc),), owner=owner)
         except ODataError as exc:
+            if exc.setup:
+                if self.onec_breaker is not None:
+                    self.onec_breaker.failed()
+                self._setup_failure(message, owner, exc.explain())
             if exc.transient:
-                self.ledger.release(key, owner=owner, error=str(exc))
+                self.ledger.release(
+                    key, owner=owner, error=str(exc), sweep_after_seconds=self.rules.sweep_after_seconds
+                )
+                if self.onec_breaker is not None:
+                    self.onec_breaker.failed()
                 raise TransientFailure(str(exc)) from exc
+            self._onec_answered()
             return self._reject(message, previous, (f"1C refused the invoice: {exc.explain()}",), owner=owner)
         except BaseException as exc:
-            self.ledger.release(key, owner=owner, error=f"{type(exc).__name__}: {exc}")
+            self.ledger.release(
+                key,
+                owner=owner,
+                error=f"{type(exc).__name__}: {exc}",
+                sweep_after_seconds=self.rules.sweep_after_seconds,
+            )
             raise
+        self._onec_answered()
         changed_after_posting = kind is OutcomeKind.CHANGED_AFTER_POSTING
         self.ledger.mark_created(
             key,
@@ -240,10 +278,30 @@ class InvoicePipeline:
             self.outbox.append((message, WriteBack(method="crm.deal.update", params=update)))
         return Outcome(kind, f"1C {document.number}: {draft.total:.2f} incl. VAT {draft.vat_total:.2f}")
 
+    def _onec_answered(self) -> None:
+        if self.onec_breaker is not None:
+            self.onec_breaker.succeeded()
+
+    def _setup_failure(self, message: QueueMessage, owner: str, problem: str) -> NoReturn:
+        """1C's set-up holds the deal: released for its retries, counted for the alarm, and the manager told
+        once per deal that nothing is needed from them."""
+        key = message.ledger_key
+        self.ledger.release(key, owner=owner, error=problem, sweep_after_seconds=self.rules.sweep_after_seconds)
+        metrics.add_metric(name="SetupFailures", unit="Count", value=1)
+        logger.error("1C set-up problem; the deal waits for the administrator", extra={"problem": problem})
+        if self.ledger.note_setup_notice(key):
+            self._comment(
+                message,
+                f"The bridge cannot reach 1C to create the invoice for this {message.entity_type.value}: 1C needs "
+                "its administrator, who has been alerted. The invoice will be created by itself once that is "
+                f"fixed; there is nothing to change in the {message.entity_type.value}.",
+            )
+        raise TransientFailure(f"1C set-up: {problem}", setup=True)
+
     def _context(self) -> DocumentContext:
         context = DocumentContext(self.onec, self.catalogs, self.schema(), post=self.rules.post_documents)
         if missing := context.schema.missing(self.profile.entity_sets):
-            raise ReferenceNotFound(
+            raise OnecSetupError(
                 f"1C does not publish {', '.join(missing)} over OData: add them to the OData composition "
                 "(Администрирование → Синхронизация данных → Настройка стандартного интерфейса OData)"
             )

@@ -7,16 +7,17 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from invoice_bridge.aws import dynamodb_client, sqs_client
 from invoice_bridge.bitrix24.client import Bitrix24Client
-from invoice_bridge.bitrix24.snapshot import SnapshotCaches, Snapshots
+from invoice_bridge.bitrix24.snapshot import SnapshotCaches, SnapshotError, Snapshots
+from invoice_bridge.breaker import Breaker, BreakerSettings, BreakerStore, bitrix24_upstream, onec_upstream
 from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.ledger import Ledger, PortalPin
@@ -27,7 +28,8 @@ from invoice_bridge.onec.documents import PROFILES
 from invoice_bridge.portals import Portal, configured_portals, current_pin
 from invoice_bridge.processor import InvoicePipeline, ProcessorRules, TransientFailure
 from invoice_bridge.queue import InvoiceQueue
-from invoice_bridge.secret import BridgeSecret, OnecConnection, load_secret
+from invoice_bridge.retry import SQS_MAX_DELAY_SECONDS, backoff_seconds, delay_message, retry_delay
+from invoice_bridge.secret import BridgeSecret, OnecConnection, SecretConfigurationError, load_secret
 
 BITRIX24_CACHE_TTL_SECONDS = 600  # product codes and "my company" requisites
 
@@ -74,6 +76,7 @@ class PortalPipelines:
                 writeback_field=settings.writeback_field,
                 post_documents=settings.onec_post_documents,
                 on_leaving_trigger=settings.on_leaving_trigger,
+                sweep_after_seconds=2 * settings.retry_backoff_max_seconds,
             ),
             profile=PROFILES[settings.document_kind],
             now=lambda: datetime.now(zone),
@@ -118,12 +121,18 @@ def current_pipelines() -> PortalPipelines:
 def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Reads every deal of the batch from Bitrix24 at once, one batch per portal, then handles each message;
     failures are reported per message so SQS retries only those."""
-    pipelines = current_pipelines()
+    settings = processor_settings()
+    try:
+        pipelines = current_pipelines()
+    except (SecretConfigurationError, parameters.exceptions.GetParameterError) as exc:
+        return _retry_whole_batch(event, settings, exc)
+    breakers = _breakers(settings)
     messages = [m for record in event.get("Records", []) if (m := _message_or_none(record.get("body", ""))) is not None]
     by_portal: dict[str, list[QueueMessage]] = {}
     for message in messages:
         by_portal.setdefault(message.member_id, []).append(message)
     snapshots: dict[str, Snapshots] = {}
+    portal_open_until: dict[str, float] = {}
     for member_id, portal_messages in by_portal.items():
         pipeline = pipelines.get(member_id)
         if pipeline is None:
@@ -137,10 +146,13 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         pipeline.bitrix.remaining_seconds = lambda: context.get_remaining_time_in_millis() / 1000
         pipeline.bitrix.request_count = 0
         pipeline.onec.request_count = 0
-        snapshots[member_id] = pipeline.read_snapshots(portal_messages)
+        pipeline.onec_breaker = breakers.breaker(onec_upstream(pipeline.onec.service_root))
+        read = _read_through_breaker(pipeline, portal_messages, breakers.breaker(bitrix24_upstream(member_id)))
+        if isinstance(read, float):
+            portal_open_until[member_id] = read
+            read = {}
+        snapshots[member_id] = read
     used = [pipeline for member_id in snapshots if (pipeline := pipelines.get(member_id)) is not None]
-
-    settings = processor_settings()
 
     def handle_record(record: SQSRecord) -> str:
         message = QueueMessage.model_validate_json(record.body)
@@ -149,10 +161,12 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
             pipeline = pipelines.get(message.member_id)
             if pipeline is None:
                 raise UnknownPortal(f"no configured portal has member_id {message.member_id}")
+            if message.write_back is None and (probe_at := portal_open_until.get(message.member_id)) is not None:
+                raise TransientFailure("Bitrix24 is failing: circuit open, not called", not_before=probe_at)
             snapshot = snapshots[message.member_id].get((message.entity_type, message.entity_id))
             outcome = pipeline.process(message, snapshot, delivery_id=record.message_id)
         except Exception as failure:
-            delay = _back_off(record, settings.retry_backoff_seconds)
+            delay = _back_off(record, settings, failure)
             log = logger.warning if isinstance(failure, TransientFailure) else logger.exception
             log("will retry", extra={"error": str(failure), "retry_in_seconds": delay})
             raise
@@ -169,9 +183,13 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         )
     finally:
         retry = [message for pipeline in used for message in pipeline.flush_write_backs()]
-        if retry:
-            InvoiceQueue(sqs_client(), settings.queue_url).send_many(
-                retry, delay_seconds=settings.retry_backoff_seconds
+        queue = InvoiceQueue(sqs_client(), settings.queue_url)
+        for attempt in sorted({m.write_back.attempt for m in retry if m.write_back is not None}):
+            # the n-th attempt waits like the n-th receive of a message, within SQS's 15-minute DelaySeconds
+            delay = backoff_seconds(attempt - 1, settings.retry_backoff_seconds, SQS_MAX_DELAY_SECONDS)
+            queue.send_many(
+                [m for m in retry if m.write_back is not None and m.write_back.attempt == attempt],
+                delay_seconds=delay,
             )
     logger.info(
         "batch done",
@@ -186,21 +204,63 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
     return response
 
 
-MAX_VISIBILITY_SECONDS = 900
-
-
-def _back_off(record: SQSRecord, base_seconds: int) -> int:
-    """Exponential backoff per receive: the message comes back after base·2^(n-1) s instead of waiting out the
-    queue's whole visibility timeout; maxReceiveCount still sends it to the DLQ in the end."""
-    receives = int(record.attributes.approximate_receive_count or 1)
-    delay: int = min(MAX_VISIBILITY_SECONDS, base_seconds * 2 ** (receives - 1))
-    try:
-        sqs_client().change_message_visibility(
-            QueueUrl=processor_settings().queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
-        )
-    except ClientError as exc:  # the retry still happens, only later
-        logger.warning("backoff not set", extra={"error": str(exc)})
+def _back_off(record: SQSRecord, settings: ProcessorSettings, failure: Exception) -> int:
+    """Exponential backoff per receive (retry.py), or until the failure's `not_before` when that is later,
+    instead of waiting out the queue's whole visibility timeout."""
+    delay = retry_delay(
+        int(record.attributes.approximate_receive_count or 1),
+        settings.retry_backoff_seconds,
+        settings.retry_backoff_max_seconds,
+        not_before=failure.not_before if isinstance(failure, TransientFailure) else None,
+    )
+    delay_message(sqs_client(), settings.queue_url, record.receipt_handle, delay)
     return delay
+
+
+def _breakers(settings: ProcessorSettings) -> BreakerStore:
+    return BreakerStore(
+        dynamodb_client(),
+        settings.ledger_table_name,
+        BreakerSettings(
+            failure_threshold=settings.breaker_failure_threshold, open_seconds=settings.breaker_open_seconds
+        ),
+    )
+
+
+def _read_through_breaker(
+    pipeline: InvoicePipeline, messages: list[QueueMessage], breaker: Breaker
+) -> Snapshots | float:
+    """Reads one portal's deals when its breaker admits a call, else returns the time of its next probe. A read
+    with no usable answer at all counts as the portal's failure, any answer as its success."""
+    deals = [m for m in messages if m.write_back is None]
+    if not deals:
+        return {}
+    if (probe_at := breaker.admit()) is not None:
+        return probe_at
+    snapshots = pipeline.read_snapshots(deals)
+    answers = [a for m in deals if (a := snapshots.get((m.entity_type, m.entity_id))) is not None]
+    if any(not (isinstance(a, SnapshotError) and a.transient) for a in answers):
+        breaker.succeeded()
+    elif answers:
+        breaker.failed()
+    return snapshots
+
+
+def _retry_whole_batch(
+    event: dict[str, Any], settings: ProcessorSettings, error: Exception
+) -> PartialItemFailureResponse:
+    """The secret is unusable or unreadable: a set-up failure, never a rejection. Every message waits its backoff and is
+    retried with the secret fixed; the metric feeds the set-up alarm."""
+    metrics.add_metric(name="SetupFailures", unit="Count", value=1)
+    logger.error("the secret is not usable; every message waits for the administrator", extra={"error": str(error)})
+    failures: PartialItemFailureResponse = {"batchItemFailures": []}
+    sqs = sqs_client()
+    for raw in event.get("Records", []):
+        receives = int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+        delay = retry_delay(receives, settings.retry_backoff_seconds, settings.retry_backoff_max_seconds)
+        delay_message(sqs, settings.queue_url, raw["receiptHandle"], delay)
+        failures["batchItemFailures"].append({"itemIdentifier": raw["messageId"]})
+    return failures
 
 
 def _message_or_none(body: str) -> QueueMessage | None:

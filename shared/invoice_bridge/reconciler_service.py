@@ -10,6 +10,7 @@ from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.config import reconciler_settings
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger_sweep import sweep_stuck
 from invoice_bridge.portals import configured_portals
 from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.reconciler import ReconcileReport, SweptPortal, reconcile
@@ -27,6 +28,14 @@ def run_reconciler(remaining_seconds: Callable[[], float]) -> ReconcileReport:
         queue.send_many(messages)
 
     portals = configured_portals(secret, ledger.portal_pin() if secret.single_portal else None)
+    # deals stuck IN_PROGRESS or RETRYING, of the configured portals: queued again once per twice the longest
+    # retry delay
+    sweep_stuck(
+        ledger,
+        enqueue,
+        domains={p.member_id: p.domain for p in portals if p.member_id},
+        interval_seconds=2 * settings.retry_backoff_max_seconds,
+    )
     return reconcile(
         portals=[
             SweptPortal(p.member_id, p.domain, Bitrix24Client(p.webhook_url, timeout=settings.http_timeout_seconds))

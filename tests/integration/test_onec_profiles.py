@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from invoice_bridge.ledger import Ledger, LedgerStatus
 from invoice_bridge.onec.client import ODataClient, ODataError
 from local.onec_metadata import OnecFlavour
 from local.onec_sandbox import OnecSandbox
@@ -69,19 +70,28 @@ def test_buyer_invoice_lines_take_the_release_shape(buyer_invoice_stack: LocalSt
     assert invoice["СуммаДокумента"] == deal.opportunity
 
 
-def test_a_release_without_22_percent_rejects_instead_of_guessing(
+def test_a_release_without_22_percent_waits_for_the_administrator_instead_of_guessing(
     buyer_invoice_stack: LocalStack, flavour: OnecFlavour
 ) -> None:
-    post(buyer_invoice_stack, webhook(1001))
-    drain(buyer_invoice_stack)
-
-    invoices = documents_for(buyer_invoice_stack, BUYER_INVOICES, 1001)
+    stack = buyer_invoice_stack
+    post(stack, webhook(1001))
     if flavour is OnecFlavour.BP_3_0_198:
-        assert len(invoices) == 1
-    else:
-        assert invoices == []
-        [comment] = buyer_invoice_stack.bitrix.timeline_comments
-        assert "1C has no VAT rate НДС22" in comment.comment
+        drain(stack)
+        assert len(documents_for(stack, BUYER_INVOICES, 1001)) == 1
+        return
+    for _ in range(3):  # a set-up problem: retried, never rejected
+        stack.event_source.poll_once(wait_seconds=2)
+
+    assert documents_for(stack, BUYER_INVOICES, 1001) == []
+    assert stack.resources is not None
+    record = Ledger(stack.dynamodb, stack.resources.table_name).get(f"{PORTAL_MEMBER_ID}#deal#1001")
+    assert record is not None
+    assert record.status is LedgerStatus.RETRYING
+    assert "1C has no VAT rate НДС22" in record.last_error
+    [comment] = stack.bitrix.timeline_comments  # told once, and not to re-save the deal
+    assert "administrator" in comment.comment
+    assert "save" not in comment.comment
+    assert stack.queued_messages() == 1
 
 
 def test_sale_and_tax_invoice_match_bitrix24_to_the_kopeck(sale_stack: LocalStack) -> None:

@@ -31,7 +31,13 @@ class CatalogRules:
 
 
 class ReferenceNotFound(LookupError):
-    """Something the invoice refers to is missing in 1C; the message says what to create or fix."""
+    """Something the deal refers to is missing in 1C (its buyer, an item): the manager's to fix; the message
+    says what to create or fix."""
+
+
+class OnecSetupError(RuntimeError):
+    """1C's set-up stops every deal alike (no organisation, an unpublished set, a missing VAT rate or currency):
+    the administrator fixes it once, the deal is retried meanwhile and never rejected for it."""
 
 
 @dataclass(frozen=True)
@@ -85,12 +91,12 @@ class CatalogResolver:
             top=2,
         )
         if inn and not rows:
-            raise ReferenceNotFound(
+            raise OnecSetupError(
                 f"no organisation with INN {inn} in 1C: the seller chosen in Bitrix24 (or the OnecOrganizationInn "
                 "parameter) must be an organisation of the 1C base"
             )
         if not inn and len(rows) != 1:
-            raise ReferenceNotFound(
+            raise OnecSetupError(
                 "1C has several organisations; set the OnecOrganizationInn parameter to the seller's INN"
                 if rows
                 else "1C has no organisation; create the seller in Справочники → Организации"
@@ -155,7 +161,7 @@ class CatalogResolver:
     def _load_currency(self, code: str) -> str:
         rows = self._client.query(CURRENCIES, filter=f"Code eq {string_literal(code)}", select=("Ref_Key",), top=1)
         if not rows:
-            raise ReferenceNotFound(f"currency with code {code} is not in 1C's Справочники → Валюты")
+            raise OnecSetupError(f"currency with code {code} is not in 1C's Справочники → Валюты")
         return str(rows[0]["Ref_Key"])
 
     def _load_item(self, external_code: str) -> str:

@@ -31,6 +31,11 @@ class ODataError(RuntimeError):
     def transient(self) -> bool:
         return self.status == 0 or self.status in TRANSIENT_STATUSES
 
+    @property
+    def setup(self) -> bool:
+        """Refused login or rights, or an unpublished set: the administrator's to fix, never the manager's."""
+        return self.status in (401, 403) or self.code == "8" or (self.status == 404 and self.code != "9")
+
     def explain(self) -> str:
         """What a person can do about it."""
         if self.status == 401:
@@ -59,6 +64,11 @@ class ODataClient:
         credentials = base64.b64encode(f"{username}:{password}".encode())
         self._authorization = "Basic " + credentials.decode("ascii")
         self.request_count = 0
+
+    @property
+    def service_root(self) -> str:
+        """The OData root URL as configured (it may hold credentials: never log it)."""
+        return self._root
 
     def query(
         self,

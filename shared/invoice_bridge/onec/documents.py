@@ -21,8 +21,8 @@ from invoice_bridge.onec.catalogs import (
     NOMENCLATURE,
     ORGANIZATIONS,
     CatalogResolver,
+    OnecSetupError,
     Organization,
-    ReferenceNotFound,
 )
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.literals import string_literal
@@ -100,7 +100,7 @@ def check_vat_rates(schema: OnecSchema, draft: InvoiceDraft) -> None:
     """Never a silent 20 %: a rate the base does not know is a set-up problem to fix in 1C."""
     for line in draft.lines:
         if schema.lacks_vat_rate(line.vat_rate.value):
-            raise ReferenceNotFound(
+            raise OnecSetupError(
                 f"1C has no VAT rate {line.vat_rate.value} (row {line.line_number}): this 1C:Accounting release "
                 "predates it; update the configuration to a release that has the 2026 rates"
             )
