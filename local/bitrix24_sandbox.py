@@ -750,9 +750,7 @@ class Bitrix24Sandbox:
         with self._lock:
             self._failures.extend(_Failure(status, error, description) for _ in range(count))
 
-    def set_outage(
-        self, status: int | None = 502, error: str = "", description: str = "Bad Gateway"
-    ) -> None:
+    def set_outage(self, status: int | None = 502, error: str = "", description: str = "Bad Gateway") -> None:
         """Answer every HTTP request with this error until called with ``status=None`` (the portal is down:
         its front answers with a bare error page, here as the JSON shape the client reads)."""
         with self._lock:

@@ -22,7 +22,7 @@ from invoice_bridge.aws import dynamodb_client
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
 from invoice_bridge.config import ProcessorSettings
 from invoice_bridge.ledger import Ledger, PortalPin
-from invoice_bridge.onec.catalogs import CatalogResolver, ReferenceNotFound
+from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
 from invoice_bridge.onec.documents import PROFILES
 from invoice_bridge.onec.schema import MetadataError, OnecSchema, parse_metadata
@@ -116,7 +116,7 @@ def _vat_rates(schema: OnecSchema) -> Iterator[Finding]:
 def _organization(onec: ODataClient, organization_inn: str) -> Iterator[Finding]:
     try:
         organization = CatalogResolver(onec, ttl_seconds=0).organization(organization_inn)
-    except (ReferenceNotFound, ODataError) as exc:
+    except (OnecSetupError, ReferenceNotFound, ODataError) as exc:
         yield Finding(False, f"organisation: {exc.explain() if isinstance(exc, ODataError) else exc}")
         return
     yield Finding(True, f"organisation {organization.name} issues the documents")

@@ -22,7 +22,8 @@ from samtranslator.translator.managed_policy_translator import ManagedPolicyLoad
 from samtranslator.translator.transform import transform
 
 from invoice_bridge.config import ProcessorSettings
-from invoice_bridge.ledger import PIN_KEY
+from invoice_bridge.ledger import PIN_KEY, SWEEP_INDEX
+from invoice_bridge.retry import JITTER, SQS_MAX_VISIBILITY_SECONDS, backoff_seconds, survivable_outage_seconds
 from local.template_resources import (
     LocalResources,
     TemplateError,
@@ -260,8 +261,14 @@ def test_environment_variables(translated: dict[str, Any]) -> None:
             "ONEC_CREATE_CONTRACTS",
             "ONEC_ITEM_CODE_FIELD",
             "ON_LEAVING_TRIGGER",
+            "RETRY_BACKOFF_SECONDS",
+            "RETRY_BACKOFF_MAX_SECONDS",
+            "BREAKER_FAILURE_THRESHOLD",
+            "BREAKER_OPEN_SECONDS",
+            "LEASE_SECONDS",
         },
-        "ReconcilerFunction": common | {"LEDGER_TABLE_NAME", "QUEUE_URL", "TRIGGER_STAGE_IDS"},
+        "ReconcilerFunction": common
+        | {"LEDGER_TABLE_NAME", "QUEUE_URL", "TRIGGER_STAGE_IDS", "RETRY_BACKOFF_MAX_SECONDS"},
     }
     for name, function in _resources(translated, "AWS::Lambda::Function").items():
         variables = function["Properties"]["Environment"]["Variables"]
@@ -299,6 +306,51 @@ def test_redrive_to_a_dead_letter_queue_that_keeps_messages_14_days(template: di
         dead_letter = template["Resources"][dead_letter_id]
         assert dead_letter["Type"] == "AWS::SQS::Queue"
         assert dead_letter["Properties"]["MessageRetentionPeriod"] == FOURTEEN_DAYS
+
+
+def _processor_variable(template: dict[str, Any], name: str) -> int:
+    variables = template["Resources"]["InvoiceProcessorFunction"]["Properties"]["Environment"]["Variables"]
+    return int(variables[name])
+
+
+def test_a_message_outlasts_a_six_hour_outage_before_the_dlq(template: dict[str, Any]) -> None:
+    """The shortest life of a failing message: the delays after its first maxReceiveCount-1 receives, each
+    min(max, base * 2^(n-1)) — jitter only lengthens them."""
+    base = _processor_variable(template, "RETRY_BACKOFF_SECONDS")
+    cap = _processor_variable(template, "RETRY_BACKOFF_MAX_SECONDS")
+    receives = template["Resources"]["InvoiceQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+    steps = [min(cap, base * 2 ** (n - 1)) for n in range(1, receives)]
+    assert sum(steps) >= 6 * 3600
+    assert [backoff_seconds(n, base, cap) for n in range(1, receives)] == steps  # the code waits these steps
+    assert survivable_outage_seconds(base, cap, receives) == sum(steps)
+    # the longest delay with its jitter fits ChangeMessageVisibility; messages are kept past their last try
+    assert cap * (1 + JITTER) <= SQS_MAX_VISIBILITY_SECONDS
+    retention = template["Resources"]["InvoiceQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert sum(min(cap, base * 2 ** (n - 1)) * (1 + JITTER) for n in range(1, receives + 1)) < retention
+    # the template's settings are the ones the code defaults to (the soak reads either)
+    defaults = ProcessorSettings.model_fields
+    assert defaults["retry_backoff_seconds"].default == base
+    assert defaults["retry_backoff_max_seconds"].default == cap
+    assert defaults["breaker_failure_threshold"].default == _processor_variable(template, "BREAKER_FAILURE_THRESHOLD")
+    assert defaults["breaker_open_seconds"].default == _processor_variable(template, "BREAKER_OPEN_SECONDS")
+    assert defaults["lease_seconds"].default == _processor_variable(template, "LEASE_SECONDS")
+
+
+def test_a_lease_outlives_the_processor_that_holds_it(template: dict[str, Any]) -> None:
+    timeout = _function_setting(template, "InvoiceProcessorFunction", "Timeout", SAM_DEFAULT_TIMEOUT)
+    assert _processor_variable(template, "LEASE_SECONDS") > timeout
+
+
+def test_setup_failures_are_alarmed(template: dict[str, Any]) -> None:
+    alarm = template["Resources"]["SetupFailureAlarm"]["Properties"]
+    globals_ = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert alarm["Namespace"] == globals_["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["MetricName"] == "SetupFailures"
+    # Powertools adds the service as the metric's one dimension
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": globals_["POWERTOOLS_SERVICE_NAME"]}]
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"]["Fn::If"][1:] == [[{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
 
 
 def test_queues_are_encrypted(template: dict[str, Any]) -> None:
@@ -370,9 +422,32 @@ def test_reconciler_reads_the_ledger_and_enqueues_only(translated: dict[str, Any
         "dynamodb:GetItem": {"LedgerTable"},
         "dynamodb:BatchGetItem": {"LedgerTable"},
         "dynamodb:UpdateItem": {"LedgerTable"},
+        "dynamodb:Query": {"LedgerTable"},
         "sqs:SendMessage": {"InvoiceQueue"},
         "secretsmanager:GetSecretValue": {"BridgeSecret"},
     }
+    [query] = [
+        statement
+        for name, statement in _statements(translated)
+        if name == "ReconcilerFunctionRole" and "dynamodb:Query" in _as_list(statement["Action"])
+    ]
+    # the sweep's index only: never a query (or scan) of the table itself
+    assert _as_list(query["Action"]) == ["dynamodb:Query"]
+    assert query["Resource"] == {"Fn::Sub": f"${{LedgerTable.Arn}}/index/{SWEEP_INDEX}"}
+
+
+def test_ledger_sweep_index_is_sparse_and_small(template: dict[str, Any]) -> None:
+    table = template["Resources"]["LedgerTable"]["Properties"]
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == SWEEP_INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": "sweep", "KeyType": "HASH"},
+        {"AttributeName": "sweep_at", "KeyType": "RANGE"},
+    ]
+    # only unfinished items carry these attributes (the ledger removes them when a deal is done)
+    assert {"AttributeName": "sweep", "AttributeType": "S"} in table["AttributeDefinitions"]
+    assert {"AttributeName": "sweep_at", "AttributeType": "N"} in table["AttributeDefinitions"]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]}
 
 
 def _granted(translated: dict[str, Any], role: str) -> dict[str, set[str]]:
@@ -413,7 +488,7 @@ def test_secret_holds_placeholders_for_exactly_the_design_keys(template: dict[st
 def test_ledger_table_has_pitr_ttl_and_encryption(template: dict[str, Any]) -> None:
     table = template["Resources"]["LedgerTable"]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
-    assert table["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    assert table["AttributeDefinitions"][0] == {"AttributeName": "pk", "AttributeType": "S"}
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
@@ -589,7 +664,7 @@ def test_creates_queue_with_redrive_to_the_dead_letter_queue(
     assert queue["VisibilityTimeout"] == str(template["Resources"]["InvoiceQueue"]["Properties"]["VisibilityTimeout"])
     assert json.loads(queue["RedrivePolicy"]) == {
         "deadLetterTargetArn": dead_letter["QueueArn"],
-        "maxReceiveCount": 5,
+        "maxReceiveCount": template["Resources"]["InvoiceQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"],
     }
     assert dead_letter["MessageRetentionPeriod"] == str(FOURTEEN_DAYS)
 
@@ -607,6 +682,9 @@ def test_creates_the_ledger_table_with_ttl_and_pitr(
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
     backups = dynamodb.describe_continuous_backups(TableName=resources.table_name)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == SWEEP_INDEX
+    assert [part["AttributeName"] for part in index["KeySchema"]] == ["sweep", "sweep_at"]
 
 
 def test_creates_the_secret_with_the_given_value(
@@ -691,6 +769,11 @@ def test_function_environment_is_the_deployed_one(
         "ONEC_CREATE_CONTRACTS": "false",
         "ONEC_ITEM_CODE_FIELD": "Code",
         "ON_LEAVING_TRIGGER": "comment",
+        "RETRY_BACKOFF_SECONDS": "30",
+        "RETRY_BACKOFF_MAX_SECONDS": "3600",
+        "BREAKER_FAILURE_THRESHOLD": "5",
+        "BREAKER_OPEN_SECONDS": "60",
+        "LEASE_SECONDS": "180",
     }
 
 
