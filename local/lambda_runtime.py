@@ -241,17 +241,19 @@ class SqsEventSource:
         return len(messages)
 
     def wait_until_drained(self, timeout_seconds: float = 60) -> bool:
-        """True once the queue has nothing visible or in flight and no batch is being processed."""
+        """True once the queue has nothing visible, in flight or delayed and no batch is being processed."""
         deadline = time.monotonic() + timeout_seconds
         quiet_rounds = 0
         while time.monotonic() < deadline:
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=self._queue_url,
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
             )["Attributes"]
-            pending = int(attributes["ApproximateNumberOfMessages"]) + int(
-                attributes["ApproximateNumberOfMessagesNotVisible"]
-            )
+            pending = sum(int(value) for value in attributes.values())
             quiet_rounds = quiet_rounds + 1 if pending == 0 and not self._busy.is_set() else 0
             if quiet_rounds >= 2:
                 return True

@@ -260,9 +260,13 @@ class LocalStack:
         assert self.resources is not None  # noqa: S101
         attributes = self.sqs.get_queue_attributes(
             QueueUrl=self.resources.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",  # write-backs waiting their retry delay
+            ],
         )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return sum(int(value) for value in attributes.values())
 
     def _set_environment(self, values: dict[str, Any]) -> None:
         for name, value in values.items():

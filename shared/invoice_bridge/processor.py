@@ -203,7 +203,7 @@ class InvoicePipeline:
             if (
                 current is not None
                 and current.status is LedgerStatus.IN_PROGRESS
-                and current.lease_expires_at > clock.now()
+                and current.lease_expires_at >= int(clock.now())  # as `claim` compares it
             ):
                 if current.content_hash == draft.content_hash() and current.lease_delivery not in ("", delivery_id):
                     # another copy holds a live lease for this very content: its message stays queued until it
@@ -211,7 +211,7 @@ class InvoicePipeline:
                     return Outcome(OutcomeKind.DUPLICATE, "another worker is creating this content")
                 raise TransientFailure(
                     f"{key} is leased by an attempt that has not finished; retrying after the lease",
-                    not_before=current.lease_expires_at,
+                    not_before=current.lease_expires_at + 1,  # claimable from the next whole second
                 )
             raise TransientFailure(f"{key} changed while it was claimed; retrying")
         had_document = previous is not None and bool(previous.onec_ref_key)
