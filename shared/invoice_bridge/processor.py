@@ -121,10 +121,7 @@ class InvoicePipeline:
         if not keys:
             return {}
         try:
-            return read_snapshots(self.bitrix, keys, self.caches)
-        except Bitrix24Error as exc:
-            failure = SnapshotError(str(exc), transient=exc.transient)
-            return dict.fromkeys(keys, failure)
+            return read_snapshots(self.bitrix, keys, self.caches)  # a failed request fails only what it carried
         finally:
             metrics.add_metric(name="Bitrix24Requests", unit="Count", value=self.bitrix.request_count)
             logger.append_keys(bitrix24_requests=self.bitrix.request_count)
@@ -142,6 +139,8 @@ class InvoicePipeline:
         if isinstance(snapshot, SnapshotError):
             if snapshot.transient:
                 raise TransientFailure(str(snapshot))
+            if snapshot.problems:  # Bitrix24 answered, in a shape the manager must hear about
+                return self._reject(message, self.ledger.get(message.ledger_key), snapshot.problems, owner="")
             return Outcome(OutcomeKind.SKIPPED, str(snapshot))
         previous = self.ledger.get(message.ledger_key)
         has_document = previous is not None and previous.status in DOCUMENT_STATES

@@ -56,6 +56,8 @@ class BatchCommandError:
 class BatchResult:
     results: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, BatchCommandError] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)  # result_total: a list command's row count
+    nexts: dict[str, int] = field(default_factory=dict)  # result_next: `start` of a list command's next page
 
 
 def build_query(params: Mapping[str, Any]) -> str:
@@ -132,7 +134,12 @@ class Bitrix24Client:
         raw_results = body.get("result")
         results = dict(raw_results) if isinstance(raw_results, dict) else {}
         unanswered = [key for key in commands if key not in results]
-        return BatchResult(results=results, errors=_batch_errors(body.get("result_error"), unanswered))
+        return BatchResult(
+            results=results,
+            errors=_batch_errors(body.get("result_error"), unanswered),
+            totals=_counts(body.get("result_total")),
+            nexts=_counts(body.get("result_next")),
+        )
 
     def _post(self, method: str, body: dict[str, Any], *, read_only: bool) -> dict[str, Any]:
         failures = 0
@@ -213,6 +220,19 @@ def is_read_method(method: str) -> bool:
     """Reads may be repeated after a failure whose outcome is unknown; writes may not."""
     action = method.lower().rsplit(".", 1)[-1]
     return action in {"get", "list", "fields"} or method.lower() == "batch"
+
+
+def _counts(raw: Any) -> dict[str, int]:
+    """`result_total` / `result_next`: a dict keyed by command, or `[]` when empty."""
+    if not isinstance(raw, dict):
+        return {}
+    counts: dict[str, int] = {}
+    for key, value in raw.items():
+        try:
+            counts[str(key)] = int(value)
+        except (TypeError, ValueError):
+            continue
+    return counts
 
 
 def _batch_errors(raw: Any, unanswered: list[str]) -> dict[str, BatchCommandError]:

@@ -1,36 +1,118 @@
-"""Bitrix24 REST answers as typed records. Bitrix24 sends most values as strings; these models convert them."""
+"""Bitrix24 REST answers as typed records. Bitrix24 sends most values as strings; these models convert them.
+
+Texts and ids are lenient the way Bitrix24 is (null is empty, a number is its text). A figure is kept as a
+`Decimal` when it is a finite number written plainly, else as a `BadNumber` that remembers what came: whether
+it is usable is decided per deal by the mapping, which names the row, the field and the value.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, field_validator
+
+_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class BadNumber:
+    """A value Bitrix24 sent where a number belongs, and what is wrong with it."""
+
+    raw: object
+    reason: str
+
+    def shown(self) -> str:
+        return shown_value(self.raw)
+
+
+def shown_value(raw: object) -> str:
+    """A value the way a manager recognises it: text as is, null as «null», structures as short JSON."""
+    if raw is None:
+        return "null"
+    if isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, (dict, list)):
+        text = json.dumps(raw, ensure_ascii=False, default=str)
+    else:
+        text = str(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_number(raw: object) -> Decimal | BadNumber:
+    """A finite number: a JSON number, or a string written in ASCII digits with a dot (`1000000.00`)."""
+    if isinstance(raw, bool) or raw is None:
+        return BadNumber(raw, "is empty" if raw is None else "is not a number")
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float | Decimal):
+        value = Decimal(raw) if isinstance(raw, Decimal) else Decimal(repr(raw))
+        return value if value.is_finite() else BadNumber(raw, "is not a finite number")
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            return BadNumber(raw, "is empty")
+        if not _PLAIN_NUMBER.match(text):
+            if "," in text:
+                return BadNumber(raw, "is not a number (a comma where a dot should be?)")
+            return BadNumber(raw, "is not a number")
+        try:
+            return Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only plain decimals
+            return BadNumber(raw, "is not a number")
+    return BadNumber(raw, "is not a number")
+
+
+def _number_or_none(raw: object) -> Decimal | BadNumber | None:
+    return None if raw is None else parse_number(raw)
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    return value  # a structure stays and fails validation: the caller reports the field
+
+
+def _whole(value: Any) -> Any:
+    return 0 if value is None or value == "" else value
+
+
+Number = Annotated[Decimal | BadNumber, PlainValidator(parse_number)]
+OptionalNumber = Annotated[Decimal | BadNumber | None, PlainValidator(_number_or_none)]  # null is meaningful
+NumberIfSent = Annotated[Decimal | BadNumber | None, PlainValidator(parse_number)]  # None only when absent
+Text = Annotated[str, BeforeValidator(_text)]
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True)
 
 
-class DealRecord(_Record):
+class StageRecord(_Record):
+    """The fields the trigger decision needs, read on their own when the rest of the entity is unreadable."""
+
+    ID: WholeNumber = 0
+    STAGE_ID: Text = ""
+    STAGE_SEMANTIC_ID: Text = ""
+    CATEGORY_ID: WholeNumber = 0
+
+
+class DealRecord(StageRecord):
     """crm.deal.get"""
 
-    ID: int
-    TITLE: str = ""
-    STAGE_ID: str
-    STAGE_SEMANTIC_ID: str = ""
-    CATEGORY_ID: int = 0
-    CURRENCY_ID: str = ""
-    OPPORTUNITY: Decimal = Decimal(0)
-    IS_MANUAL_OPPORTUNITY: str = "N"
-    TAX_VALUE: Decimal = Decimal(0)
-    COMPANY_ID: int = 0
-    CONTACT_ID: int = 0
-    DATE_MODIFY: str = ""
-
-    @field_validator("COMPANY_ID", "CONTACT_ID", mode="before")
-    @classmethod
-    def _none_is_zero(cls, value: object) -> object:
-        return 0 if value in (None, "") else value
+    TITLE: Text = ""
+    CURRENCY_ID: Text = ""
+    OPPORTUNITY: Number = Decimal(0)
+    IS_MANUAL_OPPORTUNITY: Text = "N"
+    TAX_VALUE: Number = Decimal(0)
+    COMPANY_ID: WholeNumber = 0
+    CONTACT_ID: WholeNumber = 0
+    DATE_MODIFY: Text = ""
 
     @property
     def manual_opportunity(self) -> bool:
@@ -38,19 +120,21 @@ class DealRecord(_Record):
 
 
 class ProductRowRecord(_Record):
-    """One row of crm.deal.productrows.get; PRICE is per unit, VAT included, after discount."""
+    """One row of crm.deal.productrows.get; PRICE is per unit, VAT included, after discount.
 
-    ID: int
-    PRODUCT_ID: int = 0
-    PRODUCT_NAME: str = ""
-    PRICE: Decimal
-    PRICE_EXCLUSIVE: Decimal | None = None
-    QUANTITY: Decimal
-    TAX_RATE: Decimal | None = None
-    TAX_INCLUDED: str = "N"
-    DISCOUNT_RATE: Decimal = Decimal(0)
-    MEASURE_NAME: str = ""
-    SORT: int = 0
+    TAX_RATE null means without VAT; PRICE_EXCLUSIVE absent is computed from PRICE (null is a bad value)."""
+
+    ID: WholeNumber = 0
+    PRODUCT_ID: WholeNumber = 0
+    PRODUCT_NAME: Text = ""
+    PRICE: Number = BadNumber(None, "is missing")
+    PRICE_EXCLUSIVE: NumberIfSent = None
+    QUANTITY: Number = BadNumber(None, "is missing")
+    TAX_RATE: OptionalNumber = None
+    TAX_INCLUDED: Text = "N"
+    DISCOUNT_RATE: Number = Decimal(0)
+    MEASURE_NAME: Text = ""
+    SORT: WholeNumber = 0
 
     @property
     def tax_included(self) -> bool:
@@ -61,22 +145,17 @@ class RequisiteRecord(_Record):
     """crm.requisite.get / crm.requisite.list"""
 
     ID: int
-    ENTITY_TYPE_ID: int = 0
-    ENTITY_ID: int = 0
-    PRESET_ID: int = 0
-    NAME: str = ""
-    RQ_COMPANY_NAME: str = ""
-    RQ_COMPANY_FULL_NAME: str = ""
-    RQ_INN: str = ""
-    RQ_KPP: str = ""
-    RQ_FIRST_NAME: str = ""
-    RQ_LAST_NAME: str = ""
-    RQ_SECOND_NAME: str = ""
-
-    @field_validator("RQ_INN", "RQ_KPP", "RQ_COMPANY_NAME", "RQ_COMPANY_FULL_NAME", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: object) -> object:
-        return "" if value is None else value
+    ENTITY_TYPE_ID: WholeNumber = 0
+    ENTITY_ID: WholeNumber = 0
+    PRESET_ID: WholeNumber = 0
+    NAME: Text = ""
+    RQ_COMPANY_NAME: Text = ""
+    RQ_COMPANY_FULL_NAME: Text = ""
+    RQ_INN: Text = ""
+    RQ_KPP: Text = ""
+    RQ_FIRST_NAME: Text = ""
+    RQ_LAST_NAME: Text = ""
+    RQ_SECOND_NAME: Text = ""
 
     @property
     def display_name(self) -> str:
@@ -88,5 +167,12 @@ class ProductRecord(_Record):
     """catalog.product.get → result.product"""
 
     id: int
-    name: str = ""
+    name: Text = ""
     xmlId: str | None = None
+
+    @field_validator("xmlId", mode="before")
+    @classmethod
+    def _code_text(cls, value: object) -> object:
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            return str(value)
+        return value if isinstance(value, str) else None

@@ -1,17 +1,18 @@
 """Reading what a deal or new invoice looks like now: the entity, its product rows, the buyer's and the
 seller's requisites and the products' codes. An SQS batch is read in `batch` requests of 12 entities
-(4 commands each), plus one follow-up request only for what is neither in those answers nor cached.
+(4 commands each), plus one follow-up request only for what is neither in those answers nor cached. A
+request that fails is split so that it fails only the entities it carried (`isolated_batch`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import ValidationError
-
-from invoice_bridge.bitrix24.client import MAX_BATCH_COMMANDS, BatchRef, BatchResult, Bitrix24Client
+from invoice_bridge.bitrix24.answers import UnreadableStage, entity_records, invoice_rows, row_records, validated
+from invoice_bridge.bitrix24.client import BatchRef, BatchResult, Bitrix24Client, Bitrix24Error
+from invoice_bridge.bitrix24.isolated_batch import read_isolated
 from invoice_bridge.bitrix24.records import DealRecord, ProductRecord, ProductRowRecord, RequisiteRecord
 from invoice_bridge.events import SMART_INVOICE_ENTITY_TYPE_ID, EntityType
 from invoice_bridge.ttl_cache import TtlCache
@@ -20,6 +21,9 @@ CONTACT_ENTITY_TYPE_ID = 3
 COMPANY_ENTITY_TYPE_ID = 4
 DEAL_ENTITY_TYPE_ID = 2
 _COMMANDS_PER_ENTITY = 4
+_ENTITIES_PER_BATCH = 12
+ROWS_PAGE_SIZE = 50  # crm.item.productrow.list pages
+NO_BUYER = "nowhere"  # buyer_source when the entity names no buyer at all
 # A command inside a batch that failed for one of these reasons may succeed later.
 TRANSIENT_COMMAND_ERRORS = frozenset(
     {
@@ -33,9 +37,13 @@ TRANSIENT_COMMAND_ERRORS = frozenset(
 
 
 class SnapshotError(RuntimeError):
-    def __init__(self, message: str, *, transient: bool) -> None:
+    """The entity could not be read. With `problems`, Bitrix24 answered but in a shape the manager must hear
+    about (the deal is rejected with them); otherwise it is skipped, or retried when `transient`."""
+
+    def __init__(self, message: str, *, transient: bool, problems: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.transient = transient
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,12 @@ class DealSnapshot:
     buyer_source: str  # where the buyer's requisite came from, for messages
     product_codes: dict[int, str | None] = field(default_factory=dict)  # product id → external code (xmlId)
     seller: RequisiteRecord | None = None  # "my company" requisite chosen in the deal (MC_REQUISITE_ID)
+    problems: tuple[str, ...] = ()  # records Bitrix24 sent in a shape that cannot be invoiced, field by field
+
+    @property
+    def buyer_unreadable(self) -> bool:
+        """The buyer's requisite was found but is unreadable (its problems name `buyer_source`)."""
+        return self.buyer is None and any(p.startswith(f"{self.buyer_source}:") for p in self.problems)
 
 
 class SnapshotCaches:
@@ -63,49 +77,91 @@ Snapshots = dict[SourceKey, DealSnapshot | SnapshotError]
 
 
 def read_snapshots(client: Bitrix24Client, keys: Sequence[SourceKey], caches: SnapshotCaches) -> Snapshots:
+    """Reads every entity; a request that fails is split (`isolated_batch`) so it fails only what it carried."""
     unique = list(dict.fromkeys(keys))
     outcome: Snapshots = {}
     follow_ups: dict[SourceKey, _FollowUp] = {}
-    per_batch = MAX_BATCH_COMMANDS // _COMMANDS_PER_ENTITY
-    for start in range(0, len(unique), per_batch):
-        chunk = unique[start : start + per_batch]
-        commands: dict[str, tuple[str, dict[str, Any]]] = {}
-        for entity_type, entity_id in chunk:
-            commands.update(_commands(entity_type, entity_id))
-        result = client.batch(commands)
-        for key in chunk:
-            snapshot = outcome[key] = _snapshot_from(*key, result)
-            if isinstance(snapshot, DealSnapshot):
-                follow_ups[key] = _follow_up(snapshot, _names(*key), result)
+    answers = read_isolated(
+        client, [(key, _commands(*key)) for key in unique], max_commands=_ENTITIES_PER_BATCH * _COMMANDS_PER_ENTITY
+    )
+    for key in unique:
+        answer = answers[key]
+        if isinstance(answer, Bitrix24Error):
+            outcome[key] = SnapshotError(f"{_label(key)}: {answer}", transient=answer.transient)
+            continue
+        snapshot = outcome[key] = _snapshot_from(*key, answer)
+        if isinstance(snapshot, DealSnapshot):
+            follow_ups[key] = _follow_up(snapshot, _names(*key), answer)
     _complete(client, outcome, follow_ups, caches)
     return outcome
+
+
+def _label(key: SourceKey) -> str:
+    return f"{key[0].value} {key[1]}"
 
 
 @dataclass(frozen=True)
 class _FollowUp:
     """What the first batch could not settle: a requisite linked from outside the company, the contact's
-    requisites when there is neither link nor company requisite, and the seller's requisite."""
+    requisites when there is neither link nor company requisite, the seller's requisite, and the product rows
+    of a new invoice past its first page (`start` of each further page)."""
 
     linked_requisite: int = 0
     contact: int = 0
     seller_requisite: int = 0
+    row_pages: tuple[int, ...] = ()
 
 
 def _follow_up(snapshot: DealSnapshot, names: _CommandNames, result: BatchResult) -> _FollowUp:
     linked = _link_field(names, result, "REQUISITE_ID")
-    needs_buyer = snapshot.buyer is None
+    needs_buyer = snapshot.buyer is None and not snapshot.buyer_unreadable
+    pages: tuple[int, ...] = ()
+    if names.rows in result.nexts:
+        total = result.totals.get(names.rows, 0)
+        pages = tuple(range(result.nexts[names.rows], total, ROWS_PAGE_SIZE))
     return _FollowUp(
         linked_requisite=linked if needs_buyer else 0,
         contact=snapshot.deal.CONTACT_ID if needs_buyer and not linked else 0,
         seller_requisite=_link_field(names, result, "MC_REQUISITE_ID"),
+        row_pages=pages,
     )
+
+
+@dataclass
+class _Answers:
+    """The follow-up's answers by command, and the commands that failed: (what Bitrix24 said, transient)."""
+
+    results: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, tuple[str, bool]] = field(default_factory=dict)
+
+    def read(self, client: Bitrix24Client, commands: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        answers = read_isolated(client, [(name, {name: command}) for name, command in commands.items()])
+        for name, answer in answers.items():
+            if isinstance(answer, Bitrix24Error):
+                self.failures[name] = (str(answer), answer.transient)
+            elif name in answer.results:
+                self.results[name] = answer.results[name]
+            else:
+                error = answer.errors.get(name)
+                text = f"{error.code} {error.description}" if error else "no answer"
+                self.failures[name] = (text, error is not None and error.code.upper() in TRANSIENT_COMMAND_ERRORS)
+
+    def transient_failure(self, names: Iterable[str]) -> str | None:
+        return next((f"{n}: {text}" for n in names if (f := self.failures.get(n)) and f[1] for text in [f[0]]), None)
 
 
 def _complete(
     client: Bitrix24Client, outcome: Snapshots, follow_ups: dict[SourceKey, _FollowUp], caches: SnapshotCaches
 ) -> None:
     """One more batch, only when something is missing: product codes and sellers' requisites not cached yet,
-    a requisite linked from outside the company, the contact's requisites."""
+    a requisite linked from outside the company, the contact's requisites, further pages of invoice rows. Only
+    products that first appear on those further pages cost one request more."""
+    answers = _Answers()
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    for key, follow_up in follow_ups.items():
+        names = _names(*key)
+        for start in follow_up.row_pages:
+            commands[f"{names.rows}_{start}"] = _rows_command(key[1], start)
     snapshots = [s for s in outcome.values() if isinstance(s, DealSnapshot)]
     codes, unknown_products = caches.product_codes.get_many(
         {row.PRODUCT_ID for snapshot in snapshots for row in snapshot.rows if row.PRODUCT_ID}
@@ -114,45 +170,109 @@ def _complete(
         {f.seller_requisite for f in follow_ups.values() if f.seller_requisite}
     )
     linked = {f.linked_requisite for f in follow_ups.values() if f.linked_requisite}
-    contacts = {f.contact for f in follow_ups.values() if f.contact}
-    commands: dict[str, tuple[str, dict[str, Any]]] = {}
     commands.update({f"product_{pid}": ("catalog.product.get", {"id": pid}) for pid in sorted(unknown_products)})
     commands.update({f"rq_{rid}": ("crm.requisite.get", {"id": rid}) for rid in sorted(unknown_sellers | linked)})
-    for contact in sorted(contacts):
+    for contact in sorted({f.contact for f in follow_ups.values() if f.contact}):
         commands[f"contact_rq_{contact}"] = (
             "crm.requisite.list",
             {"filter": {"ENTITY_TYPE_ID": CONTACT_ENTITY_TYPE_ID, "ENTITY_ID": contact}, "order": {"ID": "ASC"}},
         )
-    answers: dict[str, Any] = {}
-    items = list(commands.items())
-    for start in range(0, len(items), MAX_BATCH_COMMANDS):
-        answers.update(client.batch(dict(items[start : start + MAX_BATCH_COMMANDS])).results)
+    if commands:
+        answers.read(client, commands)
 
-    for pid in unknown_products:
-        answer = answers.get(f"product_{pid}")
-        product = answer.get("product") if isinstance(answer, dict) else None
-        codes[pid] = (ProductRecord.model_validate(product).xmlId or None) if isinstance(product, dict) else None
+    more_rows: dict[SourceKey, tuple[tuple[ProductRowRecord, ...], list[str]]] = {}
+    for key, follow_up in follow_ups.items():
+        page_rows: list[ProductRowRecord] = []
+        page_problems: list[str] = []
+        for start in follow_up.row_pages:
+            page = answers.results.get(f"{_names(*key).rows}_{start}")
+            read, page_problems = row_records(invoice_rows(page), page_problems, first_number=start + 1)
+            page_rows.extend(read)
+        more_rows[key] = (tuple(page_rows), page_problems)
+    later, unknown_later = caches.product_codes.get_many(
+        {row.PRODUCT_ID for rows, _ in more_rows.values() for row in rows if row.PRODUCT_ID}
+        - set(codes)
+        - unknown_products
+    )
+    codes.update(later)
+    if unknown_later:
+        answers.read(client, {f"product_{pid}": ("catalog.product.get", {"id": pid}) for pid in sorted(unknown_later)})
+
+    for pid in unknown_products | unknown_later:
+        name = f"product_{pid}"
+        if name in answers.failures and answers.failures[name][1]:
+            continue  # not known now; not cached either
+        product = answers.results.get(name)
+        product = product.get("product") if isinstance(product, dict) else None
+        record, _ = validated(ProductRecord, product, f"product {pid}") if product is not None else (None, [])
+        codes[pid] = (record.xmlId or None) if record is not None else None
         caches.product_codes.put(pid, codes[pid])
+    seller_problems: dict[int, list[str]] = {}
     for rid in unknown_sellers:
-        found = answers.get(f"rq_{rid}")
-        sellers[rid] = RequisiteRecord.model_validate(found) if isinstance(found, dict) and found else None
-        caches.requisites.put(rid, sellers[rid])
+        if f"rq_{rid}" in answers.results or not answers.failures.get(f"rq_{rid}", ("", False))[1]:
+            found, seller_problems[rid] = _seller(rid, answers.results.get(f"rq_{rid}"))
+            sellers[rid] = found
+            if found is not None:
+                caches.requisites.put(rid, found)
+
     for key, follow_up in follow_ups.items():
         snapshot = outcome[key]
         assert isinstance(snapshot, DealSnapshot)  # noqa: S101 - follow-ups exist only for snapshots
+        names = _names(*key)
+        rows = snapshot.rows + more_rows[key][0]
+        needed = [f"{names.rows}_{start}" for start in follow_up.row_pages]
+        needed += [f"product_{row.PRODUCT_ID}" for row in rows if row.PRODUCT_ID]
+        needed += [f"rq_{follow_up.seller_requisite}", f"rq_{follow_up.linked_requisite}"]
+        needed += [f"contact_rq_{follow_up.contact}"]
+        if (failure := answers.transient_failure(needed)) is not None:
+            outcome[key] = SnapshotError(f"{_label(key)}: Bitrix24 could not read {failure}", transient=True)
+            continue
+        pages_failed = [n for n in needed[: len(follow_up.row_pages)] if n in answers.failures]
+        if pages_failed:
+            text = answers.failures[pages_failed[0]][0]
+            outcome[key] = SnapshotError(
+                f"{_label(key)}: Bitrix24 could not read product rows: {text}", transient=False
+            )
+            continue
+        problems = [*snapshot.problems, *more_rows[key][1]]
+        if follow_up.seller_requisite:
+            problems += seller_problems.get(follow_up.seller_requisite, [])
         changes: dict[str, Any] = {
+            "rows": rows,
             "seller": sellers.get(follow_up.seller_requisite),
-            "product_codes": {row.PRODUCT_ID: codes.get(row.PRODUCT_ID) for row in snapshot.rows if row.PRODUCT_ID},
+            "product_codes": {row.PRODUCT_ID: codes.get(row.PRODUCT_ID) for row in rows if row.PRODUCT_ID},
         }
-        linked_answer = answers.get(f"rq_{follow_up.linked_requisite}")
-        contact_requisites = answers.get(f"contact_rq_{follow_up.contact}") or []
+        linked_answer = answers.results.get(f"rq_{follow_up.linked_requisite}")
+        contact_requisites = answers.results.get(f"contact_rq_{follow_up.contact}") or []
         if follow_up.linked_requisite and isinstance(linked_answer, dict) and linked_answer:
-            changes["buyer"] = RequisiteRecord.model_validate(linked_answer)
-            changes["buyer_source"] = f"the requisite selected in the {key[0].value}"
-        elif follow_up.contact and contact_requisites:
-            changes["buyer"] = RequisiteRecord.model_validate(contact_requisites[0])
-            changes["buyer_source"] = f"the first requisite of contact {follow_up.contact}"
+            where = f"the requisite selected in the {key[0].value}"
+            changes["buyer"], buyer_problems = validated(RequisiteRecord, linked_answer, where)
+            changes["buyer_source"] = where
+            problems += buyer_problems
+        elif follow_up.contact and isinstance(contact_requisites, list) and contact_requisites:
+            where = f"the first requisite of contact {follow_up.contact}"
+            changes["buyer"], buyer_problems = validated(RequisiteRecord, contact_requisites[0], where)
+            changes["buyer_source"] = where
+            problems += buyer_problems
+        changes["problems"] = tuple(problems)
         outcome[key] = replace(snapshot, **changes)
+
+
+def _seller(requisite_id: int, answer: Any) -> tuple[RequisiteRecord | None, list[str]]:
+    where = f"the seller's requisite {requisite_id} (the «my company» requisite chosen in the deal)"
+    if not isinstance(answer, dict) or not answer:
+        return None, [f"{where} is not found in Bitrix24; choose your company's requisite in the deal again"]
+    return validated(RequisiteRecord, answer, where)
+
+
+def _rows_command(invoice_id: int, start: int | None = None) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {
+        "filter": {"=ownerType": "SI", "=ownerId": invoice_id},
+        "order": {"sort": "ASC", "id": "ASC"},  # one order for every page
+    }
+    if start is not None:
+        params["start"] = start
+    return "crm.item.productrow.list", params
 
 
 @dataclass(frozen=True)
@@ -183,7 +303,7 @@ def _commands(entity_type: EntityType, entity_id: int) -> dict[str, tuple[str, d
         type_id = DEAL_ENTITY_TYPE_ID
     else:
         main = ("crm.item.get", {"entityTypeId": SMART_INVOICE_ENTITY_TYPE_ID, "id": entity_id})
-        rows = ("crm.item.productrow.list", {"filter": {"=ownerType": "SI", "=ownerId": entity_id}})
+        rows = _rows_command(entity_id)
         company = BatchRef(names.main, ("item", "companyId"))
         type_id = SMART_INVOICE_ENTITY_TYPE_ID
     return {
@@ -218,68 +338,31 @@ def _snapshot_from(entity_type: EntityType, entity_id: int, result: BatchResult)
             code = error.code if error else ""
             return SnapshotError(f"{label}: Bitrix24 could not read {what}: {code} {description}", transient=transient)
     try:
-        record, rows = _records(entity_type, result.results[names.main], result.results.get(names.rows))
-        buyer, source = _buyer(entity_type, record, names, result)
-    except (ValidationError, KeyError, TypeError) as exc:
-        return SnapshotError(f"{label}: Bitrix24 answered in an unexpected shape: {exc}", transient=False)
-    return DealSnapshot(deal=record, rows=rows, buyer=buyer, buyer_source=source)
-
-
-def _records(entity_type: EntityType, main: Any, rows: Any) -> tuple[DealRecord, tuple[ProductRowRecord, ...]]:
-    if entity_type is EntityType.DEAL:
-        return DealRecord.model_validate(main), tuple(ProductRowRecord.model_validate(row) for row in rows or [])
-    fields = _renamed(main["item"], _INVOICE_FIELDS)
-    contacts = main["item"].get("contactIds") or []
-    if contacts:
-        fields["CONTACT_ID"] = contacts[0]
-    item = DealRecord.model_validate(fields)
-    product_rows = (rows.get("productRows") or []) if isinstance(rows, dict) else []
-    return item, tuple(ProductRowRecord.model_validate(_renamed(row, _ROW_FIELDS)) for row in product_rows)
-
-
-# crm.item.* speaks camelCase; the bridge reads invoices into the deal-shaped records
-_INVOICE_FIELDS = {
-    "id": "ID",
-    "title": "TITLE",
-    "stageId": "STAGE_ID",
-    "stageSemanticId": "STAGE_SEMANTIC_ID",
-    "categoryId": "CATEGORY_ID",
-    "currencyId": "CURRENCY_ID",
-    "opportunity": "OPPORTUNITY",
-    "isManualOpportunity": "IS_MANUAL_OPPORTUNITY",
-    "taxValue": "TAX_VALUE",
-    "companyId": "COMPANY_ID",
-    "updatedTime": "DATE_MODIFY",
-}
-_ROW_FIELDS = {
-    "id": "ID",
-    "productId": "PRODUCT_ID",
-    "productName": "PRODUCT_NAME",
-    "price": "PRICE",
-    "priceExclusive": "PRICE_EXCLUSIVE",
-    "quantity": "QUANTITY",
-    "taxRate": "TAX_RATE",
-    "taxIncluded": "TAX_INCLUDED",
-    "discountRate": "DISCOUNT_RATE",
-    "measureName": "MEASURE_NAME",
-    "sort": "SORT",
-}
-
-
-def _renamed(raw: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    return {names[key]: value for key, value in raw.items() if key in names}
+        record, rows, problems = entity_records(
+            entity_type, entity_id, result.results[names.main], result.results.get(names.rows)
+        )
+    except UnreadableStage as exc:
+        problem = f"Bitrix24 sent the {entity_type.value}'s stage in a shape the bridge cannot read ({exc})"
+        return SnapshotError(f"{label}: {problem}", transient=False, problems=(problem,))
+    buyer, source, buyer_problems = _buyer(entity_type, record, names, result)
+    return DealSnapshot(deal=record, rows=rows, buyer=buyer, buyer_source=source, problems=(*problems, *buyer_problems))
 
 
 def _buyer(
     entity_type: EntityType, record: DealRecord, names: _CommandNames, result: BatchResult
-) -> tuple[RequisiteRecord | None, str]:
-    company_requisites = [
-        RequisiteRecord.model_validate(row) for row in result.results.get(names.company_requisites) or []
-    ]
+) -> tuple[RequisiteRecord | None, str, list[str]]:
+    raw = result.results.get(names.company_requisites) or []
+    company_requisites = [row for row in raw if isinstance(row, dict)] if isinstance(raw, list) else []
     linked_id = _link_field(names, result, "REQUISITE_ID")
     if linked_id:
-        by_id = {requisite.ID: requisite for requisite in company_requisites}
-        return by_id.get(linked_id), f"the requisite selected in the {entity_type.value}"
+        where = f"the requisite selected in the {entity_type.value}"
+        linked = next((row for row in company_requisites if str(row.get("ID")) == str(linked_id)), None)
+        if linked is None:
+            return None, where, []  # linked from outside the company: the follow-up reads it
+        buyer, problems = validated(RequisiteRecord, linked, where)
+        return buyer, where, problems
     if record.COMPANY_ID and company_requisites:
-        return company_requisites[0], f"the first requisite of company {record.COMPANY_ID}"
-    return None, "nowhere"
+        where = f"the first requisite of company {record.COMPANY_ID}"
+        buyer, problems = validated(RequisiteRecord, company_requisites[0], where)
+        return buyer, where, problems
+    return None, NO_BUYER, []

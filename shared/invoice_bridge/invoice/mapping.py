@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from invoice_bridge.bitrix24.records import ProductRowRecord, RequisiteRecord
+from invoice_bridge.bitrix24.records import BadNumber, ProductRowRecord, RequisiteRecord
 from invoice_bridge.bitrix24.snapshot import DealSnapshot
 from invoice_bridge.invoice.model import Buyer, InvoiceDraft, InvoiceLine, VatRate
 from invoice_bridge.invoice.vat import vat_rate_on
-from invoice_bridge.money import exclusive_price, line_amounts
+from invoice_bridge.money import amount_problem, exclusive_price, line_amounts, percent_problem, quantity_problem
 from invoice_bridge.requisites import inn_problem, kpp_problem, normalise_inn
 
 # Bitrix24 currency id → 1C Catalog_Валюты.Code
@@ -31,8 +32,12 @@ class DealIdentity:
 
 
 def map_deal(snapshot: DealSnapshot, identity: DealIdentity, document_date: date) -> InvoiceDraft | Rejection:
-    problems: list[str] = []
+    problems: list[str] = list(snapshot.problems)
     buyer = _buyer(snapshot, identity.noun, problems)
+    _check_seller(snapshot.seller, identity.noun, problems)
+    noun = identity.noun
+    opportunity = _figure(f"the {noun}", "amount", "OPPORTUNITY", snapshot.deal.OPPORTUNITY, amount_problem, problems)
+    _figure(f"the {noun}", "tax amount", "TAX_VALUE", snapshot.deal.TAX_VALUE, amount_problem, problems)
 
     currency_code = CURRENCY_CODES.get(snapshot.deal.CURRENCY_ID)
     if currency_code is None:
@@ -52,10 +57,10 @@ def map_deal(snapshot: DealSnapshot, identity: DealIdentity, document_date: date
     ]
     total = sum((line.total for line in lines), Decimal(0))
     vat_total = sum((line.vat_amount for line in lines), Decimal(0))
-    all_rows_priced = bool(lines) and len(lines) == len(snapshot.rows)
-    if all_rows_priced and not snapshot.deal.manual_opportunity and total != snapshot.deal.OPPORTUNITY:
+    all_rows_priced = bool(lines) and len(lines) == len(snapshot.rows) and not snapshot.problems
+    if all_rows_priced and opportunity is not None and not snapshot.deal.manual_opportunity and total != opportunity:
         problems.append(
-            f"the rows add up to {total:.2f} but the {identity.noun} amount is {snapshot.deal.OPPORTUNITY:.2f}; "
+            f"the rows add up to {total:.2f} but the {identity.noun} amount is {opportunity:.2f}; "
             f"open the {identity.noun}'s products and save them again so the amount is recalculated"
         )
     if problems or buyer is None or currency_code is None:
@@ -77,6 +82,8 @@ def map_deal(snapshot: DealSnapshot, identity: DealIdentity, document_date: date
 
 def _buyer(snapshot: DealSnapshot, noun: str, problems: list[str]) -> Buyer | None:
     requisite: RequisiteRecord | None = snapshot.buyer
+    if requisite is None and snapshot.buyer_unreadable:
+        return None  # its problems are listed already
     if requisite is None:
         problems.append(
             f"the {noun} has no buyer with requisites: choose a company in the {noun} and fill in its requisites "
@@ -116,33 +123,74 @@ def _line(
         problems.append(f"{label}: product {row.PRODUCT_ID} has no external code (xmlId) to find it in 1C")
     if not row.PRODUCT_ID and not row.PRODUCT_NAME.strip():
         problems.append(f"row {number} has neither a catalog product nor a name; describe the service")
-    if row.QUANTITY <= 0:
-        problems.append(f"{label} has quantity {row.QUANTITY}; it must be above zero")
-    if row.PRICE < 0:
-        problems.append(f"{label} has a negative price {row.PRICE}")
-    rate = vat_rate_on(row.TAX_RATE, document_date)
-    if not isinstance(rate, VatRate):
-        problems.append(f"{label}: {rate}")
-    if len(problems) > before or code is None or not isinstance(rate, VatRate):
-        return None
-    price_exclusive = (
-        row.PRICE_EXCLUSIVE if row.PRICE_EXCLUSIVE is not None else exclusive_price(row.PRICE, row.TAX_RATE)
+    price = _figure(label, "price", "PRICE", row.PRICE, amount_problem, problems)
+    quantity = _figure(label, "quantity", "QUANTITY", row.QUANTITY, quantity_problem, problems)
+    given_exclusive = (
+        _figure(label, "price without VAT", "PRICE_EXCLUSIVE", row.PRICE_EXCLUSIVE, amount_problem, problems)
+        if row.PRICE_EXCLUSIVE is not None
+        else None
     )
+    _figure(label, "discount", "DISCOUNT_RATE", row.DISCOUNT_RATE, percent_problem, problems)
+    tax_rate = (
+        _figure(label, "VAT rate", "TAX_RATE", row.TAX_RATE, amount_problem, problems)
+        if row.TAX_RATE is not None
+        else None
+    )
+    if row.TAX_INCLUDED not in ("Y", "N"):
+        problems.append(f"{label}: «tax included» (TAX_INCLUDED) «{row.TAX_INCLUDED}» is neither Y nor N")
+    if quantity is not None and quantity <= 0:
+        problems.append(f"{label} has quantity {quantity}; it must be above zero")
+    if price is not None and price < 0:
+        problems.append(f"{label} has a negative price {price}")
+    rate = vat_rate_on(tax_rate, document_date) if tax_rate is not None or row.TAX_RATE is None else None
+    if rate is not None and not isinstance(rate, VatRate):
+        problems.append(f"{label}: {rate}")
+    if len(problems) > before or code is None or not isinstance(rate, VatRate) or price is None or quantity is None:
+        return None
+    price_exclusive = given_exclusive if given_exclusive is not None else exclusive_price(price, tax_rate)
     amounts = line_amounts(
-        price=row.PRICE,
+        price=price,
         price_exclusive=price_exclusive,
-        quantity=row.QUANTITY,
-        rate=row.TAX_RATE,
+        quantity=quantity,
+        rate=tax_rate,
         tax_included=row.tax_included,
     )
     return InvoiceLine(
         line_number=number,
         product_code=code,
         description=row.PRODUCT_NAME,
-        quantity=row.QUANTITY,
-        price=row.PRICE if amounts_include_vat else price_exclusive,
+        quantity=quantity,
+        price=price if amounts_include_vat else price_exclusive,
         amount=amounts.total if amounts_include_vat else amounts.net,
         vat_rate=rate,
         vat_amount=amounts.vat,
         total=amounts.total,
     )
+
+
+def _figure(
+    label: str,
+    title: str,
+    name: str,
+    raw: Decimal | BadNumber,
+    check: Callable[[Decimal], str | None],
+    problems: list[str],
+) -> Decimal | None:
+    """The number, or None with a problem naming where it is (`label`), the field and the value."""
+    if isinstance(raw, BadNumber):
+        problems.append(f"{label}: {title} ({name}) «{raw.shown()}» {raw.reason}; enter a number and save again")
+        return None
+    if (problem := check(raw)) is not None:
+        problems.append(f"{label}: {title} ({name}) «{raw}» {problem}")
+        return None
+    return raw
+
+
+def _check_seller(seller: RequisiteRecord | None, noun: str, problems: list[str]) -> None:
+    """The seller chosen in the deal decides the 1C organisation, so its INN must be usable."""
+    if seller is None:
+        return
+    where = f"the seller's requisite «{seller.NAME or seller.ID}» (your company chosen in the {noun})"
+    inn = normalise_inn(seller.RQ_INN)
+    if (problem := inn_problem(inn)) is not None:
+        problems.append(f"INN in {where} {problem}")
