@@ -185,6 +185,10 @@ class _MethodResult:
     operating_reset_at: int | None = None  # None: the window from now
 
 
+class _Crash(Exception):
+    """A command the test made the portal die on (`crash_on`): the whole HTTP request answers 500."""
+
+
 class RestError(Exception):
     """A method-level failure: answered as ``{"error": ..., "error_description": ...}`` with ``status``."""
 
@@ -615,6 +619,8 @@ class Bitrix24Sandbox:
         }
         self._failures: list[_Failure] = []
         self._outage: _Failure | None = None
+        self._crashes: list[tuple[str, dict[str, str]]] = []
+        self._raw_fields: dict[tuple[str, int], dict[str, Any]] = {}
         self._request_log: list[RequestLogEntry] = []
         self._comments: list[TimelineComment] = []
         self._deal_updates: list[DealUpdate] = []
@@ -756,6 +762,23 @@ class Bitrix24Sandbox:
         with self._lock:
             self._outage = None if status is None else _Failure(status, error, description)
 
+    def crash_on(self, method: str, **params: object) -> None:
+        """Answer HTTP 500 to every request that calls ``method`` with these top-level parameters, directly or
+        inside a batch (the whole batch fails), as a portal does when one command's PHP dies on a broken record."""
+        with self._lock:
+            self._crashes.append((method.lower(), {name: str(value) for name, value in params.items()}))
+
+    def set_raw_fields(self, kind: str, entity_id: int, fields: Mapping[str, Any]) -> None:
+        """Serve these values verbatim in place of the typed ones, as a portal does after another integration
+        wrote them through REST: ``kind`` is ``deal``, ``invoice`` (camelCase keys), ``row`` (a product row by
+        its ID, deal-style keys; new-invoice rows get them in camelCase), ``requisite`` or ``product``. A
+        :class:`~local.bitrix24_sandbox_protocol.RawJson` value is written into the JSON as it is."""
+        with self._lock:
+            self._raw_fields.setdefault((kind, entity_id), {}).update(fields)
+
+    def _raw(self, kind: str, entity_id: int) -> dict[str, Any]:
+        return dict(self._raw_fields.get((kind, entity_id), {}))
+
     def block_method(self, method: str, seconds: float) -> None:
         """Block ``method`` (direct or inside a batch) with 429 OPERATION_TIME_LIMIT until now + ``seconds``."""
         with self._lock:
@@ -836,6 +859,8 @@ class Bitrix24Sandbox:
         except OperatingLimitError as exc:
             timing = _time_block(started, time.time(), operating=exc.operating, operating_reset_at=exc.reset_at)
             return exc.status, {**exc.body(), "time": timing}
+        except _Crash:
+            return 500, {"error": "INTERNAL_SERVER_ERROR", "error_description": "Internal server error"}
         except RestError as exc:
             return exc.status, exc.body()
         payload: dict[str, Any] = {"result": outcome.result}
@@ -880,6 +905,9 @@ class Bitrix24Sandbox:
         blocked = self._operating.blocked_until(method, self.operating_limit_seconds, window)
         if blocked is not None:
             raise OperatingLimitError(math.ceil(blocked), self._operating.used(method, window))
+        for crashing, wanted in self._crashes:
+            if crashing == method and all(str(params.get(name)) == value for name, value in wanted.items()):
+                raise _Crash(method)
         handler = self._handlers.get(method)
         if handler is None:
             raise RestError(400, "ERROR_METHOD_NOT_FOUND", "Method not found!")
@@ -1001,6 +1029,7 @@ class Bitrix24Sandbox:
             "LAST_ACTIVITY_BY": "1",
         }
         row.update(_user_field_values(self._deal_user_fields, self._deal_uf.get(deal.id, {})))
+        row.update(self._raw("deal", deal.id))
         return row
 
     def _deal_list(self, params: dict[str, Any]) -> _MethodResult:
@@ -1071,6 +1100,7 @@ class Bitrix24Sandbox:
             "XML_ID": f"sale_basket_{row.id}",
             "TYPE": 1,
             "STORE_ID": 0,
+            **self._raw("row", row.id),
         }
 
     # -- crm.item.* -----------------------------------------------------------------------------------------
@@ -1244,6 +1274,7 @@ class Bitrix24Sandbox:
         }
         values = _user_field_values(self._invoice_user_fields, self._invoice_uf.get(invoice.id, {}))
         item.update(_item_user_fields(values, ENTITY_TYPE_SMART_INVOICE, original_uf_names))
+        item.update(self._raw("invoice", invoice.id))
         return item
 
     def _item_productrow_list(self, params: dict[str, Any]) -> _MethodResult:
@@ -1310,7 +1341,7 @@ class Bitrix24Sandbox:
         )
 
     def _requisite_list(self, params: dict[str, Any]) -> _MethodResult:
-        rows = [_requisite_row(requisite) for requisite in self._requisites.values()]
+        rows = [{**_requisite_row(r), **self._raw("requisite", r.id)} for r in self._requisites.values()]
         return _list_rows(
             rows,
             params,
@@ -1323,7 +1354,7 @@ class Bitrix24Sandbox:
         requisite = self._requisites.get(_required_id(params, "id", "ID is not defined or invalid."))
         if requisite is None:
             raise _not_found()
-        return _MethodResult(_requisite_row(requisite))
+        return _MethodResult({**_requisite_row(requisite), **self._raw("requisite", requisite.id)})
 
     def _company_get(self, params: dict[str, Any]) -> _MethodResult:
         company = self._companies.get(_required_id(params, "id", "ID is not defined or invalid."))
@@ -1339,7 +1370,7 @@ class Bitrix24Sandbox:
         if product is None:
             # Documented catalog.product.get error (numeric code); the real API answers so for a missing id.
             raise RestError(400, 200040300010, "Access Denied")
-        return _MethodResult({"product": _product_row(product)})
+        return _MethodResult({"product": {**_product_row(product), **self._raw("product", product.id)}})
 
     def _product_list(self, params: dict[str, Any]) -> _MethodResult:
         filters = params.get("filter")

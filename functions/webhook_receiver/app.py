@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -19,9 +18,7 @@ app = APIGatewayHttpResolver()
 @tracer.capture_method
 def receive_bitrix24_event() -> Response[dict[str, Any]]:
     event = app.current_event
-    raw = event.body or ""
-    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
-    reply = handle_webhook_body(body)
+    reply = handle_webhook_body(event.body or "", base64_encoded=bool(event.is_base64_encoded))
     metrics.add_metric(name=f"Webhook{reply.status_code}", unit="Count", value=1)
     return Response(status_code=reply.status_code, content_type=content_types.APPLICATION_JSON, body=reply.body)
 

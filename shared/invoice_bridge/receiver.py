@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,28 @@ from invoice_bridge.portals import Portal, select_portal
 class ReceiverReply:
     status_code: int
     body: dict[str, Any] = field(default_factory=dict)
+
+
+def receive_event_body(
+    body: str,
+    *,
+    base64_encoded: bool,
+    portals: Callable[[], Sequence[Portal]],
+    pin: Callable[[Portal, str, str], Portal],
+    enqueue: Callable[[QueueMessage], None],
+    max_body_bytes: int,
+) -> ReceiverReply:
+    """The body as API Gateway hands it over: text, or base64 when `isBase64Encoded` says so."""
+    if not base64_encoded:
+        raw = body.encode("utf-8")
+    elif len(body) > 4 * (max_body_bytes // 3 + 1):  # too large before decoding anything
+        return ReceiverReply(413, {"error": f"body is over the limit of {max_body_bytes} bytes"})
+    else:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return ReceiverReply(400, {"error": "isBase64Encoded is true but the body is not valid base64"})
+    return receive_webhook(raw, portals=portals, pin=pin, enqueue=enqueue, max_body_bytes=max_body_bytes)
 
 
 def receive_webhook(

@@ -7,7 +7,7 @@ from invoice_bridge.config import receiver_settings
 from invoice_bridge.ledger import Ledger
 from invoice_bridge.portals import Portal, configured_portals, current_pin, pin_portal
 from invoice_bridge.queue import InvoiceQueue
-from invoice_bridge.receiver import ReceiverReply, receive_webhook
+from invoice_bridge.receiver import ReceiverReply, receive_event_body
 from invoice_bridge.secret import load_secret
 
 
@@ -26,9 +26,14 @@ def _pin(portal: Portal, member_id: str, domain: str) -> Portal:
     return pin_portal(_ledger(), portal, member_id, domain)
 
 
-def handle_webhook_body(body: bytes) -> ReceiverReply:
+def handle_webhook_body(body: str, *, base64_encoded: bool) -> ReceiverReply:
     settings = receiver_settings()
     queue = InvoiceQueue(sqs_client(), settings.queue_url)
-    return receive_webhook(
-        body, portals=_portals, pin=_pin, enqueue=queue.send, max_body_bytes=settings.max_webhook_body_bytes
+    return receive_event_body(
+        body,
+        base64_encoded=base64_encoded,
+        portals=_portals,
+        pin=_pin,
+        enqueue=queue.send,
+        max_body_bytes=settings.max_webhook_body_bytes,
     )
