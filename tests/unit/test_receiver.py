@@ -1,3 +1,4 @@
+import base64
 from dataclasses import replace
 from urllib.parse import urlencode
 
@@ -6,7 +7,7 @@ from pydantic import SecretStr
 
 from invoice_bridge.events import EntityType, QueueMessage
 from invoice_bridge.portals import SINGLE_PORTAL, Portal, select_portal
-from invoice_bridge.receiver import receive_webhook
+from invoice_bridge.receiver import receive_event_body, receive_webhook
 from invoice_bridge.secret import OnecConnection
 
 ONEC = OnecConnection(odata_url="https://1c.example.ru/odata/", username="u", password=SecretStr("p"))
@@ -144,3 +145,27 @@ def test_the_single_portal_is_pinned_by_its_first_event_then_refuses_another() -
     other = receive(body(**{"auth[member_id]": "invented"}), portals=(single,), pins=pins)
     assert (other[0], other[2]) == (403, [])
     assert pins == [(PORTAL.member_id, PORTAL.domain), ("invented", PORTAL.domain)]
+
+
+def test_base64_bodies_are_decoded_and_invalid_base64_is_400() -> None:
+    queued: list[QueueMessage] = []
+
+    def send(text: str, encoded: bool) -> tuple[int, dict[str, object]]:
+        reply = receive_event_body(
+            text,
+            base64_encoded=encoded,
+            portals=lambda: (PORTAL, OTHER),
+            pin=lambda portal, _member_id, _domain: portal,
+            enqueue=queued.append,
+            max_body_bytes=4096,
+        )
+        return reply.status_code, reply.body
+
+    assert send(base64.b64encode(body()).decode(), True)[0] == 200
+    assert send(body().decode(), False)[0] == 200
+    status, reply = send("event=ONCRMDEALUPDATE&data[FIELDS][ID]=1", True)
+    assert status == 400
+    assert "base64" in str(reply["error"])
+    assert send("QUJ", True)[0] == 400  # incomplete
+    assert send("A" * 20000, True)[0] == 413  # too large before decoding
+    assert len(queued) == 2

@@ -58,8 +58,22 @@ def entity_records(
         stage, stage_problems = validated(StageRecord, fields, f"the {noun}")
         if stage is None:
             raise UnreadableStage("; ".join(stage_problems))
-        record = DealRecord.model_validate({**stage.model_dump(), "ID": entity_id})
+        record = _without_unreadable_fields(fields, entity_id)
     return record, *row_records(raw_rows, problems)
+
+
+def _without_unreadable_fields(fields: dict[str, Any], entity_id: int) -> DealRecord:
+    """The record from the fields that are readable (the others keep their defaults; problems name them)."""
+    unreadable: set[object] = set()
+    try:
+        DealRecord.model_validate(fields)
+    except ValidationError as exc:
+        unreadable = {error["loc"][0] for error in exc.errors() if error["loc"]}
+    readable = {name: value for name, value in fields.items() if name not in unreadable}
+    try:
+        return DealRecord.model_validate(readable)
+    except ValidationError:
+        return DealRecord.model_validate({**StageRecord.model_validate(fields).model_dump(), "ID": entity_id})
 
 
 def row_records(

@@ -178,7 +178,7 @@ def _figure(
 ) -> Decimal | None:
     """The number, or None with a problem naming where it is (`label`), the field and the value."""
     if isinstance(raw, BadNumber):
-        problems.append(f"{label}: {title} ({name}) «{raw.shown()}» {raw.reason}; enter a number and save again")
+        problems.append(f"{label}: {title} ({name}) «{raw.shown()}» {raw.reason}")
         return None
     if (problem := check(raw)) is not None:
         problems.append(f"{label}: {title} ({name}) «{raw}» {problem}")
