@@ -149,3 +149,33 @@ def test_domain_change_is_followed_and_remembered(portal: Bitrix24Sandbox) -> No
     finally:
         old.shutdown()
         old.server_close()
+
+
+def test_a_portal_that_answers_nothing_costs_four_requests_then_every_entity_fails_transiently(
+    portal: Bitrix24Sandbox,
+) -> None:
+    client = Bitrix24Client(portal.webhook_url, timeout=5, read_retries=0, sleep=lambda _: None)
+    portal.fail_next(100, status=500, error="INTERNAL_SERVER_ERROR", description="Internal server error")
+    snapshots = read_deals(client, [1001, 1002, 1003, 1005, 1007], SnapshotCaches(600))
+    assert client.request_count == 4  # the request, its two halves, one probe: then the portal is down
+    assert all(isinstance(s, SnapshotError) and s.transient for s in snapshots.values())
+
+
+def test_a_portal_wide_refusal_is_not_split(portal: Bitrix24Sandbox) -> None:
+    client = Bitrix24Client(portal.webhook_url, timeout=5, read_retries=0, sleep=lambda _: None)
+    portal.fail_next(1, status=401, error="NO_AUTH_FOUND", description="Wrong authorization data")
+    snapshots = read_deals(client, [1001, 1002, 1003], SnapshotCaches(600))
+    assert client.request_count == 1
+    assert all(isinstance(s, SnapshotError) and not s.transient for s in snapshots.values())
+
+
+def test_one_entity_that_breaks_its_request_is_split_out(portal: Bitrix24Sandbox) -> None:
+    client = Bitrix24Client(portal.webhook_url, timeout=5, read_retries=0, sleep=lambda _: None)
+    portal.crash_on("crm.deal.get", id=1003)
+    snapshots = read_deals(client, [1001, 1002, 1003, 1007], SnapshotCaches(600))
+    failed = snapshots.pop(1003)
+    assert isinstance(failed, SnapshotError)
+    assert failed.transient
+    assert all(isinstance(s, DealSnapshot) for s in snapshots.values())
+    # 4 deals: the request, halves (one fails), quarters of the failing half, the follow-up
+    assert client.request_count == 6
