@@ -233,7 +233,7 @@ def test_a_null_seller_requisite_rejects_that_deal_only(stack_with_sellers: Loca
     [null_seller] = comments_for(stack, 4001)
     assert "seller's requisite" in null_seller
     assert "INN" in null_seller
-    assert "empty" in null_seller
+    assert "has no INN" in null_seller
     [wrong_type] = comments_for(stack, 4002)
     assert "seller's requisite 3" in wrong_type
     assert "RQ_INN" in wrong_type

@@ -11,16 +11,21 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from invoice_bridge.bitrix24.answers import UnreadableStage, entity_records, invoice_rows, row_records, validated
-from invoice_bridge.bitrix24.client import BatchRef, BatchResult, Bitrix24Client, Bitrix24Error
+from invoice_bridge.bitrix24.client import BatchResult, Bitrix24Client, Bitrix24Error
+from invoice_bridge.bitrix24.commands import (
+    COMMANDS_PER_ENTITY,
+    CONTACT_ENTITY_TYPE_ID,
+    CommandNames,
+    command_names,
+    entity_commands,
+    link_field,
+    rows_command,
+)
 from invoice_bridge.bitrix24.isolated_batch import read_isolated
 from invoice_bridge.bitrix24.records import DealRecord, ProductRecord, ProductRowRecord, RequisiteRecord
-from invoice_bridge.events import SMART_INVOICE_ENTITY_TYPE_ID, EntityType
+from invoice_bridge.events import EntityType
 from invoice_bridge.ttl_cache import TtlCache
 
-CONTACT_ENTITY_TYPE_ID = 3
-COMPANY_ENTITY_TYPE_ID = 4
-DEAL_ENTITY_TYPE_ID = 2
-_COMMANDS_PER_ENTITY = 4
 _ENTITIES_PER_BATCH = 12
 ROWS_PAGE_SIZE = 50  # crm.item.productrow.list pages
 NO_BUYER = "nowhere"  # buyer_source when the entity names no buyer at all
@@ -82,7 +87,7 @@ def read_snapshots(client: Bitrix24Client, keys: Sequence[SourceKey], caches: Sn
     outcome: Snapshots = {}
     follow_ups: dict[SourceKey, _FollowUp] = {}
     answers = read_isolated(
-        client, [(key, _commands(*key)) for key in unique], max_commands=_ENTITIES_PER_BATCH * _COMMANDS_PER_ENTITY
+        client, [(key, entity_commands(*key)) for key in unique], max_commands=_ENTITIES_PER_BATCH * COMMANDS_PER_ENTITY
     )
     for key in unique:
         answer = answers[key]
@@ -91,7 +96,7 @@ def read_snapshots(client: Bitrix24Client, keys: Sequence[SourceKey], caches: Sn
             continue
         snapshot = outcome[key] = _snapshot_from(*key, answer)
         if isinstance(snapshot, DealSnapshot):
-            follow_ups[key] = _follow_up(snapshot, _names(*key), answer)
+            follow_ups[key] = _follow_up(snapshot, command_names(*key), answer)
     _complete(client, outcome, follow_ups, caches)
     return outcome
 
@@ -112,8 +117,8 @@ class _FollowUp:
     row_pages: tuple[int, ...] = ()
 
 
-def _follow_up(snapshot: DealSnapshot, names: _CommandNames, result: BatchResult) -> _FollowUp:
-    linked = _link_field(names, result, "REQUISITE_ID")
+def _follow_up(snapshot: DealSnapshot, names: CommandNames, result: BatchResult) -> _FollowUp:
+    linked = link_field(names, result, "REQUISITE_ID")
     needs_buyer = snapshot.buyer is None and not snapshot.buyer_unreadable
     pages: tuple[int, ...] = ()
     if names.rows in result.nexts:
@@ -122,7 +127,7 @@ def _follow_up(snapshot: DealSnapshot, names: _CommandNames, result: BatchResult
     return _FollowUp(
         linked_requisite=linked if needs_buyer else 0,
         contact=snapshot.deal.CONTACT_ID if needs_buyer and not linked else 0,
-        seller_requisite=_link_field(names, result, "MC_REQUISITE_ID"),
+        seller_requisite=link_field(names, result, "MC_REQUISITE_ID"),
         row_pages=pages,
     )
 
@@ -147,7 +152,12 @@ class _Answers:
                 self.failures[name] = (text, error is not None and error.code.upper() in TRANSIENT_COMMAND_ERRORS)
 
     def transient_failure(self, names: Iterable[str]) -> str | None:
-        return next((f"{n}: {text}" for n in names if (f := self.failures.get(n)) and f[1] for text in [f[0]]), None)
+        """The first of these commands that failed for a passing reason, with what Bitrix24 said."""
+        for name in names:
+            text, transient = self.failures.get(name, ("", False))
+            if transient:
+                return f"{name}: {text}"
+        return None
 
 
 def _complete(
@@ -159,9 +169,9 @@ def _complete(
     answers = _Answers()
     commands: dict[str, tuple[str, dict[str, Any]]] = {}
     for key, follow_up in follow_ups.items():
-        names = _names(*key)
+        names = command_names(*key)
         for start in follow_up.row_pages:
-            commands[f"{names.rows}_{start}"] = _rows_command(key[1], start)
+            commands[f"{names.rows}_{start}"] = rows_command(key[1], start)
     snapshots = [s for s in outcome.values() if isinstance(s, DealSnapshot)]
     codes, unknown_products = caches.product_codes.get_many(
         {row.PRODUCT_ID for snapshot in snapshots for row in snapshot.rows if row.PRODUCT_ID}
@@ -185,7 +195,7 @@ def _complete(
         page_rows: list[ProductRowRecord] = []
         page_problems: list[str] = []
         for start in follow_up.row_pages:
-            page = answers.results.get(f"{_names(*key).rows}_{start}")
+            page = answers.results.get(f"{command_names(*key).rows}_{start}")
             read, page_problems = row_records(invoice_rows(page), page_problems, first_number=start + 1)
             page_rows.extend(read)
         more_rows[key] = (tuple(page_rows), page_problems)
@@ -218,7 +228,7 @@ def _complete(
     for key, follow_up in follow_ups.items():
         snapshot = outcome[key]
         assert isinstance(snapshot, DealSnapshot)  # noqa: S101 - follow-ups exist only for snapshots
-        names = _names(*key)
+        names = command_names(*key)
         rows = snapshot.rows + more_rows[key][0]
         needed = [f"{names.rows}_{start}" for start in follow_up.row_pages]
         needed += [f"product_{row.PRODUCT_ID}" for row in rows if row.PRODUCT_ID]
@@ -265,69 +275,8 @@ def _seller(requisite_id: int, answer: Any) -> tuple[RequisiteRecord | None, lis
     return validated(RequisiteRecord, answer, where)
 
 
-def _rows_command(invoice_id: int, start: int | None = None) -> tuple[str, dict[str, Any]]:
-    params: dict[str, Any] = {
-        "filter": {"=ownerType": "SI", "=ownerId": invoice_id},
-        "order": {"sort": "ASC", "id": "ASC"},  # one order for every page
-    }
-    if start is not None:
-        params["start"] = start
-    return "crm.item.productrow.list", params
-
-
-@dataclass(frozen=True)
-class _CommandNames:
-    main: str
-    rows: str
-    link: str
-    company_requisites: str
-
-
-def _names(entity_type: EntityType, entity_id: int) -> _CommandNames:
-    prefix = "" if entity_type is EntityType.DEAL else "invoice_"
-    main = "deal" if entity_type is EntityType.DEAL else "invoice"
-    return _CommandNames(
-        main=f"{main}_{entity_id}",
-        rows=f"{prefix}rows_{entity_id}",
-        link=f"{prefix}link_{entity_id}",
-        company_requisites=f"{prefix}company_rq_{entity_id}",
-    )
-
-
-def _commands(entity_type: EntityType, entity_id: int) -> dict[str, tuple[str, dict[str, Any]]]:
-    names = _names(entity_type, entity_id)
-    if entity_type is EntityType.DEAL:
-        main: tuple[str, dict[str, Any]] = ("crm.deal.get", {"id": entity_id})
-        rows: tuple[str, dict[str, Any]] = ("crm.deal.productrows.get", {"id": entity_id})
-        company = BatchRef(names.main, ("COMPANY_ID",))
-        type_id = DEAL_ENTITY_TYPE_ID
-    else:
-        main = ("crm.item.get", {"entityTypeId": SMART_INVOICE_ENTITY_TYPE_ID, "id": entity_id})
-        rows = _rows_command(entity_id)
-        company = BatchRef(names.main, ("item", "companyId"))
-        type_id = SMART_INVOICE_ENTITY_TYPE_ID
-    return {
-        names.main: main,
-        names.rows: rows,
-        names.link: ("crm.requisite.link.get", {"entityTypeId": type_id, "entityId": entity_id}),
-        names.company_requisites: (
-            "crm.requisite.list",
-            {"filter": {"ENTITY_TYPE_ID": COMPANY_ENTITY_TYPE_ID, "ENTITY_ID": company}, "order": {"ID": "ASC"}},
-        ),
-    }
-
-
-def _link_field(names: _CommandNames, result: BatchResult, field_name: str) -> int:
-    link = result.results.get(names.link)
-    raw = link.get(field_name) if isinstance(link, dict) else None
-    try:
-        return max(0, int(raw)) if raw is not None else 0
-    except (TypeError, ValueError):
-        return 0
-
-
 def _snapshot_from(entity_type: EntityType, entity_id: int, result: BatchResult) -> DealSnapshot | SnapshotError:
-    names = _names(entity_type, entity_id)
+    names = command_names(entity_type, entity_id)
     label = f"{entity_type.value} {entity_id}"
     # A missing requisite link is normal (none chosen): the company's first requisite is used.
     for key, what in ((names.main, "itself"), (names.rows, "product rows"), (names.company_requisites, "requisites")):
@@ -349,11 +298,11 @@ def _snapshot_from(entity_type: EntityType, entity_id: int, result: BatchResult)
 
 
 def _buyer(
-    entity_type: EntityType, record: DealRecord, names: _CommandNames, result: BatchResult
+    entity_type: EntityType, record: DealRecord, names: CommandNames, result: BatchResult
 ) -> tuple[RequisiteRecord | None, str, list[str]]:
     raw = result.results.get(names.company_requisites) or []
     company_requisites = [row for row in raw if isinstance(row, dict)] if isinstance(raw, list) else []
-    linked_id = _link_field(names, result, "REQUISITE_ID")
+    linked_id = link_field(names, result, "REQUISITE_ID")
     if linked_id:
         where = f"the requisite selected in the {entity_type.value}"
         linked = next((row for row in company_requisites if str(row.get("ID")) == str(linked_id)), None)

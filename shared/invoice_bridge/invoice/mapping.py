@@ -192,5 +192,7 @@ def _check_seller(seller: RequisiteRecord | None, noun: str, problems: list[str]
         return
     where = f"the seller's requisite «{seller.NAME or seller.ID}» (your company chosen in the {noun})"
     inn = normalise_inn(seller.RQ_INN)
-    if (problem := inn_problem(inn)) is not None:
+    if not inn:
+        problems.append(f"{where} has no INN; fill in your company's INN there or choose another requisite")
+    elif (problem := inn_problem(inn)) is not None:
         problems.append(f"INN in {where} {problem}")
