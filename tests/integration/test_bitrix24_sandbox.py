@@ -790,6 +790,20 @@ def test_item_productrow_list_for_a_deal_matches_the_old_method(sandbox: Bitrix2
     assert all(row["ownerType"] == "D" for row in rows)
 
 
+def test_item_productrow_list_pages_fifty_rows_with_start_next_and_total(sandbox: Bitrix24Sandbox) -> None:
+    invoice = next(i for i in SMART_INVOICES if i.id == 501)
+    row = invoice.rows[0]
+    rows = tuple(dataclasses.replace(row, id=900000 + n) for n in range(120))
+    sandbox.set_smart_invoice(dataclasses.replace(invoice, rows=rows))
+    owner = {"=ownerType": "SI", "=ownerId": 501}
+    pages = [exact(call(sandbox, "crm.item.productrow.list", {"filter": owner, "start": s})) for s in (0, 50, 100)]
+    assert [len(page["result"]["productRows"]) for page in pages] == [50, 50, 20]
+    assert [page["total"] for page in pages] == [120, 120, 120]
+    assert [page.get("next") for page in pages] == [50, 100, None]
+    ids = [r["id"] for page in pages for r in page["result"]["productRows"]]
+    assert ids == [900000 + n for n in range(120)]
+
+
 @pytest.mark.parametrize("filters", [{"=ownerType": "SI"}, {"=ownerId": 501}, {"ownerType": "SI", "ownerId": 501}])
 def test_item_productrow_list_needs_owner_type_and_id(sandbox: Bitrix24Sandbox, filters: dict[str, Any]) -> None:
     response = call(sandbox, "crm.item.productrow.list", {"filter": filters})
