@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -249,7 +249,7 @@ class _Parser:
         return Call(name.text, tuple(args))
 
 
-def parse_filter(text: str, known_properties: frozenset[str] | set[str] | None = None) -> Node:
+def parse_filter(text: str, known_properties: Container[str] | None = None) -> Node:
     """Parse `text`; with `known_properties`, reject any other property name (code 10)."""
     node = _Parser(text).parse()
     if known_properties is not None:
@@ -257,6 +257,57 @@ def parse_filter(text: str, known_properties: frozenset[str] | set[str] | None =
             if name not in known_properties:
                 raise FilterError(f"Свойство не найдено: {name}", UNKNOWN_PROPERTY_CODE)
     return node
+
+
+@dataclass(frozen=True)
+class IndexedRange:
+    """What an index selects for a filter: one `Ref_Key`, or a range of `Date` (ISO text, inclusive?)."""
+
+    ref_key: str | None = None
+    low: tuple[str, bool] | None = None
+    high: tuple[str, bool] | None = None
+
+
+_FLIPPED = {"eq": "eq", "ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
+
+
+def indexed_range(node: Node) -> IndexedRange | None:
+    """The index a base would use for `node`: an `eq` on `Ref_Key`, or comparisons of `Date` with datetime
+    literals, among the conditions joined by the top-level `and`s. None when only a full scan answers it."""
+    conjuncts: list[Node] = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, Logical) and current.op == "and":
+            pending.extend((current.left, current.right))
+        else:
+            conjuncts.append(current)
+    ref_key: str | None = None
+    low: tuple[str, bool] | None = None
+    high: tuple[str, bool] | None = None
+    for condition in conjuncts:
+        if not isinstance(condition, Comparison) or condition.op not in _FLIPPED:
+            continue
+        op, left, right = condition.op, condition.left, condition.right
+        if isinstance(right, Property) and isinstance(left, Literal):
+            op, left, right = _FLIPPED[op], right, left
+        if not isinstance(left, Property) or not isinstance(right, Literal):
+            continue
+        if left.name == "Ref_Key" and op == "eq" and isinstance(right.value, Guid):
+            ref_key = right.value.value
+        elif left.name == "Date" and isinstance(right.value, datetime):
+            moment = right.value.isoformat()
+            if op in ("ge", "gt", "eq"):
+                bound = (moment, op != "gt")
+                low = bound if low is None or bound[0] > low[0] or (bound[0] == low[0] and not bound[1]) else low
+            if op in ("le", "lt", "eq"):
+                bound = (moment, op != "lt")
+                high = bound if high is None or bound[0] < high[0] or (bound[0] == high[0] and not bound[1]) else high
+    if ref_key is not None:
+        return IndexedRange(ref_key=ref_key)
+    if low is None and high is None:
+        return None
+    return IndexedRange(low=low, high=high)
 
 
 def property_names(node: Node) -> set[str]:

@@ -22,7 +22,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from local.odata_filter import FilterError, matches, parse_filter
+from local.odata_filter import FilterError, Node, indexed_range, matches, parse_filter
 from local.onec_metadata import (
     ALL_VAT_RATES,
     CONTRACTS,
@@ -99,6 +99,7 @@ class RequestLogEntry:
     status: int
     key: str | None = None  # the GUID in `Set(guid'…')`
     action: str | None = None  # the bound function after the key, e.g. "Post" / "Unpost"
+    rows_examined: int = 0  # rows a read had to look at, as a base with the indexes of `_rows_to_examine` would
 
 
 class ODataError(Exception):
@@ -127,6 +128,7 @@ class _Response:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    rows_examined: int = 0
 
 
 def _data_version(counter: int) -> str:
@@ -353,9 +355,43 @@ class OnecSandbox:
 
     # ---- test controls ---------------------------------------------------------------------------------
 
-    def documents(self, entity_set: str = INVOICE_SET) -> list[dict[str, Any]]:
+    def documents(
+        self, entity_set: str = INVOICE_SET, where: Callable[[Mapping[str, Any]], bool] | None = None
+    ) -> list[dict[str, Any]]:
         with self._lock:
-            return copy.deepcopy(self._sets.get(entity_set, []))
+            rows = self._sets.get(entity_set, [])
+            return copy.deepcopy(rows if where is None else [row for row in rows if where(row)])
+
+    def seed_documents(self, entity_set: str, count: int, *, first: datetime, last: datetime) -> None:
+        """Add `count` posted documents dated evenly from `first` to `last` (naive, the base's local time), of
+        the sample base's buyers in turn, as a base with years of history has them: built in bulk, not through
+        HTTP. Their comments end with markers of another portal's deals."""
+        entity_type = self._types[entity_set]
+        if not entity_type.is_document:
+            raise ValueError(f"{entity_set} is not a document set")
+        defaults = entity_type.defaults()
+        organization = self._base.organizations[0].ref_key
+        currency = self._base.currencies[0].ref_key if self._base.currencies else ZERO_GUID
+        buyers = [counterparty.ref_key for counterparty in self._base.counterparties]
+        step = (last - first) / max(count - 1, 1)
+        version = _data_version(1)
+        rows = [
+            {
+                **defaults,
+                "Ref_Key": str(uuid.uuid4()),
+                "DataVersion": version,
+                "Number": f"ИМ{index:09d}"[-entity_type.number_length :],
+                "Date": (first + step * index).replace(microsecond=0).isoformat(),
+                "Posted": True,
+                "Организация_Key": organization,
+                "Контрагент_Key": buyers[index % len(buyers)],
+                "ВалютаДокумента_Key": currency,
+                "Комментарий": f"Загружен из УТ 11. Сделка «Заказ {index}» [b24:0f0e0d0c0b0a:deal:{index + 1}]",
+            }
+            for index in range(count)
+        ]
+        with self._lock:
+            self._sets[entity_set].extend(rows)
 
     def metadata(self) -> str:
         """The `$metadata` document: published entity types only, enumerations of this flavour."""
@@ -444,7 +480,9 @@ class OnecSandbox:
             except ODataError:
                 key = None
         with self._lock:
-            self.request_log.append(RequestLogEntry(method, entity_set, query, response.status, key, action))
+            self.request_log.append(
+                RequestLogEntry(method, entity_set, query, response.status, key, action, response.rows_examined)
+            )
         return response
 
     def _enter_session(self) -> bool:
@@ -552,8 +590,13 @@ class OnecSandbox:
             return self._json(200, {"odata.metadata": f"{self.url}$metadata", "value": value}, metadata)
         if method == "GET":
             if key is not None:
-                return self._json(200, self._entity(entity_set, key, query), metadata)
-            return self._json(200, self._collection(entity_set, query), metadata)
+                response = self._json(200, self._entity(entity_set, key, query), metadata)
+                response.rows_examined = 1  # the Ref_Key index
+                return response
+            payload, examined = self._collection(entity_set, query)
+            response = self._json(200, payload, metadata)
+            response.rows_examined = examined
+            return response
         if method == "POST" and key is None and entity_set in _CREATABLE:
             created = self._create(entity_set, request.body)
             location = quote(f"{self.url}{entity_set}(guid'{created['Ref_Key']}')", safe=":/()'")
@@ -609,8 +652,8 @@ class OnecSandbox:
 
     # ---- reading ---------------------------------------------------------------------------------------
 
-    def _properties(self, entity_set: str, rows: list[dict[str, Any]]) -> set[str]:
-        return self._types[entity_set].names() | {name for row in rows for name in row}
+    def _properties(self, entity_set: str, rows: list[dict[str, Any]]) -> _Names:
+        return _Names(self._types[entity_set].names(), rows)
 
     def _entity(self, entity_set: str, key: str, query: dict[str, str]) -> dict[str, Any]:
         with self._lock:
@@ -621,12 +664,16 @@ class OnecSandbox:
         selected = self._select(entity_set, found, query.get("$select"), self._properties(entity_set, rows))
         return {"odata.metadata": f"{self.url}$metadata#{entity_set}/@Element", **selected[0]}
 
-    def _collection(self, entity_set: str, query: dict[str, str]) -> dict[str, Any]:
+    def _collection(self, entity_set: str, query: dict[str, str]) -> tuple[dict[str, Any], int]:
+        """The answer and how many rows the base examined to give it."""
         with self._lock:
             rows = list(self._sets[entity_set])
         known = self._properties(entity_set, rows)
+        examined = len(rows)
         if "$filter" in query:
-            condition = parse_filter(query["$filter"], known)
+            condition = parse_filter(query["$filter"], _Names(self._types[entity_set].names(), rows))
+            rows = _rows_to_examine(condition, rows)
+            examined = len(rows)
             rows = [row for row in rows if matches(condition, row)]
         if query.get("$orderby"):
             rows = _order(rows, query["$orderby"], known)
@@ -637,10 +684,10 @@ class OnecSandbox:
         if query.get("$inlinecount") == "allpages":
             result["odata.count"] = str(count)
         result["value"] = self._select(entity_set, rows, query.get("$select"), known)
-        return result
+        return result, examined
 
     def _select(
-        self, entity_set: str, rows: list[dict[str, Any]], select: str | None, known: set[str]
+        self, entity_set: str, rows: list[dict[str, Any]], select: str | None, known: Container[str]
     ) -> list[dict[str, Any]]:
         if select is None or select.strip() == "*":
             return [self._render(entity_set, row) for row in rows]
@@ -1055,6 +1102,43 @@ def _document_total(rows: list[dict[str, Any]], vat_included: bool) -> Decimal:
     return total
 
 
+class _Names:
+    """The properties a query may name: the entity type's, and (looked at only for another name) those the
+    stored rows carry, so a query over a big set does not walk every row to learn the names."""
+
+    def __init__(self, declared: set[str] | frozenset[str], rows: list[dict[str, Any]]) -> None:
+        self._declared = declared
+        self._rows = rows
+        self._stored: set[str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if name in self._declared:
+            return True
+        if self._stored is None:
+            self._stored = set().union(*self._rows)
+        return name in self._stored
+
+
+def _rows_to_examine(condition: Node, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows a base must read for `condition`, modelling 1C's indexes of a document or catalog table: a
+    `Ref_Key eq guid'…'` or a range on `Date` in the top-level `and` reads only the rows it selects; any other
+    condition (`substringof` on a comment above all) reads every row of the table."""
+    index = indexed_range(condition)
+    if index is None:
+        return rows
+    if index.ref_key is not None:
+        return [row for row in rows if row.get("Ref_Key") == index.ref_key]
+    return [row for row in rows if _date_in(row.get("Date"), index.low, index.high)]
+
+
+def _date_in(value: Any, low: tuple[str, bool] | None, high: tuple[str, bool] | None) -> bool:
+    if not isinstance(value, str):
+        return False
+    if low is not None and (value < low[0] or (value == low[0] and not low[1])):
+        return False
+    return high is None or value < high[0] or (value == high[0] and high[1])
+
+
 def _count_option(query: Mapping[str, str], name: str) -> int | None:
     raw = query.get(name)
     if raw is None:
@@ -1064,7 +1148,7 @@ def _count_option(query: Mapping[str, str], name: str) -> int | None:
     return int(raw)
 
 
-def _order(rows: list[dict[str, Any]], orderby: str, known: set[str]) -> list[dict[str, Any]]:
+def _order(rows: list[dict[str, Any]], orderby: str, known: Container[str]) -> list[dict[str, Any]]:
     keys: list[tuple[str, bool]] = []
     for item in orderby.split(","):
         name, _, direction = item.strip().partition(" ")

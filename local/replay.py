@@ -12,7 +12,7 @@ import requests
 
 from invoice_bridge.events import EntityType, external_key
 from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
-from invoice_bridge.onec.documents import key_marker
+from invoice_bridge.onec.document_keys import key_marker
 from local.lambda_runtime import ROOT
 from local.seed import (
     DEALS,

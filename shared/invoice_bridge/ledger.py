@@ -75,6 +75,26 @@ class LedgerRecord(BaseModel):
     updated_at: int = 0
     sweep_at: int = 0
     setup_notice_at: int = 0  # when the manager was told that 1C's set-up holds the deal (once per deal)
+    created_at: int = 0  # the first claim
+    attempt_started_at: int = 0  # the latest claim
+    unknown_since: int = 0  # an attempt that began then may have written to 1C without the ledger knowing
+
+    def outcome_unknown_since(self) -> int | None:
+        """When the attempt began whose 1C write may have happened unrecorded; None when nothing was written
+        that the ledger does not know. A record left IN_PROGRESS (its lease expired: the attempt crashed or was
+        killed) counts, as does one released or rejected after its create failed (`unknown_since`)."""
+        if self.unknown_since:
+            return self.unknown_since
+        if self.status is LedgerStatus.IN_PROGRESS:
+            return self.attempt_started_at or self.created_at or self.updated_at
+        if self.status is LedgerStatus.RETRYING and not self.attempt_started_at:
+            return self.created_at or self.updated_at  # released by a release that did not record the outcome
+        return None
+
+
+@dataclass(frozen=True)
+class Claim:
+    taken_over: LedgerRecord | None  # the item as it was before this claim; None for a deal never seen
 
 
 class Ledger:
@@ -94,15 +114,17 @@ class Ledger:
         content_hash: str,
         lease_seconds: int,
         delivery_id: str = "",
-    ) -> bool:
-        """Takes the deal to create or update its document. False when another worker holds a live lease, or
-        the deal's document already has this content. The sweep looks at the deal once the lease has expired."""
+    ) -> Claim | None:
+        """Takes the deal to create or update its document, and tells what it took over. None when another
+        worker holds a live lease, or the deal's document already has this content. The sweep looks at the deal
+        once the lease has expired."""
         now = int(clock.now())
-        return self._conditional_update(
+        old = self._conditional_write(
             key,
             "SET #s = :in_progress, lease_owner = :owner, lease_delivery = :delivery, lease_expires_at = :expires, "
             "content_hash = :hash, attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, "
-            "created_at = if_not_exists(created_at, :now), sweep = :pending, sweep_at = :expires",
+            "created_at = if_not_exists(created_at, :now), sweep = :pending, sweep_at = :expires, "
+            "attempt_started_at = :now",
             "attribute_not_exists(pk) OR #s IN (:retrying, :rejected) "
             "OR (#s IN (:created, :changed, :withdrawn) AND content_hash <> :hash) "
             "OR (#s = :in_progress AND lease_expires_at < :now)",
@@ -123,6 +145,23 @@ class Ledger:
                 ":pending": {"S": SWEEP_PENDING},
             },
         )
+        if old is None:
+            return None
+        return Claim(taken_over=_record(old) if old else None)
+
+    def mark_outcome_unknown(self, key: str, *, owner: str, since: int) -> bool:
+        """The attempt holding the lease may have written to 1C unrecorded (its create failed, or it took over
+        a crashed attempt): the attempts after it look 1C up by key until a document is recorded."""
+        return self._conditional_update(
+            key,
+            "SET unknown_since = if_not_exists(unknown_since, :since)",
+            "#s = :in_progress AND lease_owner = :owner",
+            {
+                ":in_progress": {"S": LedgerStatus.IN_PROGRESS},
+                ":owner": {"S": owner},
+                ":since": {"N": str(since)},
+            },
+        )
 
     def mark_created(
         self,
@@ -138,7 +177,8 @@ class Ledger:
         return self._conditional_update(
             key,
             "SET #s = :done, onec_ref_key = :ref, onec_number = :number, #total = :total, vat_total = :vat, "
-            "updated_at = :now REMOVE lease_owner, lease_delivery, lease_expires_at, last_error, reasons, sweep, sweep_at",
+            "updated_at = :now REMOVE lease_owner, lease_delivery, lease_expires_at, last_error, reasons, sweep, sweep_at, "
+            "unknown_since",
             "#s = :in_progress AND lease_owner = :owner",
             {
                 ":done": {"S": status},
@@ -341,20 +381,32 @@ class Ledger:
         values: dict[str, AttributeValueTypeDef],
         extra_names: dict[str, str] | None = None,
     ) -> bool:
+        return self._conditional_write(key, update, condition, values, extra_names) is not None
+
+    def _conditional_write(
+        self,
+        key: str,
+        update: str,
+        condition: str,
+        values: dict[str, AttributeValueTypeDef],
+        extra_names: dict[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        """The item's attributes before the write ({} when it did not exist); None when the condition failed."""
         try:
-            self._client.update_item(
+            answer = self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": key}},
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status", **(extra_names or {})},
                 ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
+                return None
             raise
-        return True
+        return dict(answer.get("Attributes") or {})
 
 
 def _record(item: dict[str, Any]) -> LedgerRecord:

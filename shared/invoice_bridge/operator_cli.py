@@ -23,7 +23,8 @@ from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.events import EntityType, QueueMessage, external_key
 from invoice_bridge.ledger import Ledger
 from invoice_bridge.onec.client import ODataClient, ODataError
-from invoice_bridge.onec.documents import PROFILES, find_by_key
+from invoice_bridge.onec.document_keys import read_by_ref
+from invoice_bridge.onec.documents import PROFILES
 from invoice_bridge.portals import Portal, configured_portals
 from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.reconciler import list_changed
@@ -189,13 +190,26 @@ def status(ledger: Ledger, portal: Portal, target: Target, kind: EntityType, ent
         timeout=10,
     )
     entity_set = PROFILES[target.document_kind].primary_set
+    if record is None or not record.onec_ref_key:
+        # the ledger is the first truth: without a recorded document there is nothing to read by key
+        unknown = record.outcome_unknown_since() if record is not None else None
+        lines.append(
+            f"  1C: the ledger records no {entity_set}"
+            + (
+                "; an attempt's outcome is unknown, the next one looks 1C up by the key "
+                f"[{external_key(member_id, kind, entity_id)}]"
+                if unknown
+                else ""
+            )
+        )
+        return "\n".join(lines)
     try:
-        document = find_by_key(onec, entity_set, external_key(member_id, kind, entity_id))
+        document = read_by_ref(onec, entity_set, record.onec_ref_key)
     except ODataError as exc:
         lines.append(f"  1C: could not look: {exc.explain()}")
         return "\n".join(lines)
     if document is None:
-        lines.append(f"  1C: no {entity_set} carries this key")
+        lines.append(f"  1C: {entity_set} {record.onec_ref_key} is gone (deleted or marked for deletion)")
     else:
         state = "posted" if document.posted else "draft, not posted"
         lines.append(f"  1C: {entity_set} {document.number} of {document.date}, {document.total:.2f}, {state}")

@@ -29,13 +29,8 @@ from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerS
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
-from invoice_bridge.onec.documents import (
-    BuyerInvoiceProfile,
-    DocumentContext,
-    DocumentProfile,
-    OnecDocument,
-    find_by_key,
-)
+from invoice_bridge.onec.document_keys import OnecDocument, neutral, read_by_ref, search_since
+from invoice_bridge.onec.documents import BuyerInvoiceProfile, DocumentContext, DocumentProfile
 from invoice_bridge.onec.schema import MetadataError, OnecSchema, assumed_schema, parse_metadata
 
 _URL_PATHS = {EntityType.DEAL: "deal/details", EntityType.INVOICE: "type/31/details"}
@@ -189,13 +184,15 @@ class InvoicePipeline:
             raise TransientFailure("1C is failing: circuit open, not called", not_before=probe_at)
         owner = uuid.uuid4().hex
         key = message.ledger_key
-        if not self.ledger.claim(
+        started = int(clock.now())
+        claimed = self.ledger.claim(
             key,
             owner=owner,
             content_hash=draft.content_hash(),
             lease_seconds=self.rules.lease_seconds,
             delivery_id=delivery_id,
-        ):
+        )
+        if claimed is None:
             current = self.ledger.get(key)
             if current is not None and current.status in DOCUMENT_STATES:
                 return Outcome(OutcomeKind.DUPLICATE, f"1C document {current.onec_number} exists for this content")
@@ -213,19 +210,14 @@ class InvoicePipeline:
                     not_before=current.lease_expires_at + 1,  # claimable from the next whole second
                 )
             raise TransientFailure(f"{key} changed while it was claimed; retrying")
-        had_document = previous is not None and bool(previous.onec_ref_key)
+        # The ledger is the first truth: what this claim took over says whether 1C can hold the deal's document.
+        taken = claimed.taken_over
+        known_ref = taken.onec_ref_key if taken is not None else ""
+        unknown_since = taken.outcome_unknown_since() if taken is not None and not known_ref else None
+        if unknown_since is not None and taken is not None and not taken.unknown_since:
+            self.ledger.mark_outcome_unknown(key, owner=owner, since=unknown_since)  # a crashed attempt's
         try:
-            context = self._context()
-            organization = self.catalogs.organization(seller_inn or self.rules.organization_inn)
-            document = self.profile.find(context, draft.external_key)
-            if document is None:
-                document, kind = self.profile.create(context, organization, draft, self.now()), OutcomeKind.CREATED
-            elif document.posted:
-                kind = OutcomeKind.CHANGED_AFTER_POSTING if had_document else OutcomeKind.FOUND
-            else:
-                # an unposted draft always gets the current content: an earlier attempt may have stopped mid-way
-                document = self.profile.update(context, document, organization, draft)
-                kind = OutcomeKind.UPDATED if had_document else OutcomeKind.FOUND
+            document, kind = self._write(message, draft, seller_inn, owner, started, known_ref, unknown_since)
         except OnecSetupError as exc:
             self._setup_failure(message, owner, str(exc))
         except ReferenceNotFound as exc:
@@ -297,6 +289,41 @@ class InvoicePipeline:
             )
         raise TransientFailure(f"1C set-up: {problem}", setup=True)
 
+    def _write(
+        self,
+        message: QueueMessage,
+        draft: InvoiceDraft,
+        seller_inn: str,
+        owner: str,
+        started: int,
+        known_ref: str,
+        unknown_since: int | None,
+    ) -> tuple[OnecDocument, OutcomeKind]:
+        """Find-or-create, with the ledger as the first truth: a document it knows is read by its Ref_Key; only
+        after an attempt whose outcome is unknown is 1C looked up by key; a deal with neither is created."""
+        context = self._context()
+        organization = self.catalogs.organization(seller_inn or self.rules.organization_inn)
+        document: OnecDocument | None = None
+        if known_ref:
+            document = self.profile.read(context, known_ref, draft.external_key)
+        elif unknown_since is not None:
+            counterparty = self.catalogs.counterparty(draft.buyer)
+            search = search_since(unknown_since, self.now().tzinfo, draft.external_key, counterparty)
+            document = self.profile.find(context, search)
+        if document is None:
+            try:
+                return self.profile.create(context, organization, draft, self.now()), OutcomeKind.CREATED
+            except BaseException:
+                if unknown_since is None:
+                    # 1C may have stored the document and lost the answer: the next attempt looks it up by key
+                    self.ledger.mark_outcome_unknown(message.ledger_key, owner=owner, since=started)
+                raise
+        if document.posted:
+            return document, OutcomeKind.CHANGED_AFTER_POSTING if known_ref else OutcomeKind.FOUND
+        # an unposted draft always gets the current content: an earlier attempt may have stopped mid-way
+        document = self.profile.update(context, document, organization, draft)
+        return document, OutcomeKind.UPDATED if known_ref else OutcomeKind.FOUND
+
     def _context(self) -> DocumentContext:
         context = DocumentContext(self.onec, self.catalogs, self.schema(), post=self.rules.post_documents)
         if missing := context.schema.missing(self.profile.entity_sets):
@@ -311,20 +338,15 @@ class InvoicePipeline:
         document is left to the accountant; the manager is told once."""
         if not self.ledger.mark_withdrawn(message.ledger_key, stage=stage):
             return Outcome(OutcomeKind.DUPLICATE, "already withdrawn")
-        note = f"Сделка вышла из стадии счёта (сейчас {stage})."
+        note = f"Сделка вышла из стадии счёта (сейчас {neutral(stage)})."
         try:
-            # a plain look-up: withdrawing must not finish a half-made document set (profile.find would)
-            document = find_by_key(self.onec, self.profile.primary_set, message.external_key)
+            # the document the ledger knows, read plainly: withdrawing must not finish a half-made document set
+            document = read_by_ref(self.onec, self.profile.primary_set, previous.onec_ref_key)
             if document is not None and not document.posted:
-                comment = str(
-                    self.onec.get(self.profile.primary_set, document.ref_key, select=("Комментарий",)).get(
-                        "Комментарий", ""
-                    )
-                )
                 change: dict[str, Any] = (
                     {"DeletionMark": True}
                     if self.rules.on_leaving_trigger == "deletion_mark"
-                    else {"Комментарий": f"ОТОЗВАН: {note} {comment}"}
+                    else {"Комментарий": f"ОТОЗВАН: {note} {document.comment}"}
                 )
                 self.onec.update(self.profile.primary_set, document.ref_key, change, data_version=document.data_version)
         except ODataError as exc:

@@ -47,7 +47,7 @@ def test_status_shows_the_ledger_and_the_1c_document(
     rejected = capsys.readouterr().out
     assert "ledger: REJECTED" in rejected
     assert "7707083894" in rejected
-    assert "no Document_СчетНаОплатуПокупателю carries this key" in rejected
+    assert "the ledger records no Document_СчетНаОплатуПокупателю" in rejected  # read by Ref_Key only
 
 
 def test_replay_of_one_deal_queues_it_and_changes_nothing_for_the_same_content(

@@ -1,17 +1,14 @@
 """The 1C documents a deal becomes, one profile per configured document kind.
 
-Every document carries the deal's key in `Комментарий`, so it is found again instead of created twice; it is a
-draft ("pending review") unless posting is configured.
+Every document carries the deal's key in `Комментарий` (`onec.document_keys`), so an attempt whose outcome is
+unknown finds it instead of creating it twice; it is a draft ("pending review") unless posting is configured.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from invoice_bridge.invoice.model import InvoiceDraft, InvoiceLine
 from invoice_bridge.onec.catalogs import (
@@ -25,7 +22,16 @@ from invoice_bridge.onec.catalogs import (
     Organization,
 )
 from invoice_bridge.onec.client import ODataClient
-from invoice_bridge.onec.literals import string_literal
+from invoice_bridge.onec.document_keys import (
+    KeySearch,
+    OnecDocument,
+    find_by_key,
+    key_marker,
+    marker_of,
+    neutral,
+    read_by_ref,
+    tax_invoice_search,
+)
 from invoice_bridge.onec.schema import ItemReference, OnecSchema
 
 BUYER_INVOICES = "Document_СчетНаОплатуПокупателю"
@@ -34,18 +40,6 @@ TAX_INVOICES = "Document_СчетФактураВыданный"
 CATALOGS = (ORGANIZATIONS, COUNTERPARTIES, CONTRACTS, CURRENCIES, NOMENCLATURE)
 NOMENCLATURE_TYPE = "StandardODATA.Catalog_Номенклатура"
 PENDING_REVIEW = "Черновик из Bitrix24, ожидает проверки бухгалтером (pending review)"
-_DOCUMENT_FIELDS = ("Ref_Key", "Number", "Date", "Posted", "DataVersion", "СуммаДокумента")
-
-
-class OnecDocument(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    ref_key: str = Field(alias="Ref_Key")
-    number: str = Field(default="", alias="Number")
-    date: str = Field(default="", alias="Date")
-    posted: bool = Field(default=False, alias="Posted")
-    data_version: str = Field(default="", alias="DataVersion")
-    total: Decimal = Field(default=Decimal(0), alias="СуммаДокумента")
 
 
 @dataclass(frozen=True)
@@ -70,7 +64,13 @@ class DocumentProfile(Protocol):
         """Where the document the ledger records lives."""
         ...
 
-    def find(self, context: DocumentContext, external_key: str) -> OnecDocument | None: ...
+    def find(self, context: DocumentContext, search: KeySearch) -> OnecDocument | None:
+        """After an attempt whose outcome is unknown: the document carrying exactly this key, if any."""
+        ...
+
+    def read(self, context: DocumentContext, ref_key: str, external_key: str) -> OnecDocument | None:
+        """The document the ledger knows; None when it is gone (deleted or marked for deletion)."""
+        ...
 
     def create(
         self, context: DocumentContext, organization: Organization, draft: InvoiceDraft, now: datetime
@@ -79,21 +79,6 @@ class DocumentProfile(Protocol):
     def update(
         self, context: DocumentContext, document: OnecDocument, organization: Organization, draft: InvoiceDraft
     ) -> OnecDocument: ...
-
-
-def key_marker(external_key: str) -> str:
-    """The bracketed key in the document's comment; the brackets stop deal 12 from matching deal 123."""
-    return f"[{external_key}]"
-
-
-def find_by_key(client: ODataClient, entity_set: str, external_key: str) -> OnecDocument | None:
-    rows = client.query(
-        entity_set,
-        filter=f"substringof({string_literal(key_marker(external_key))}, Комментарий) and DeletionMark eq false",
-        select=_DOCUMENT_FIELDS,
-        top=1,
-    )
-    return OnecDocument.model_validate(rows[0]) if rows else None
 
 
 def check_vat_rates(schema: OnecSchema, draft: InvoiceDraft) -> None:
@@ -115,7 +100,8 @@ def _header(
         "Контрагент_Key": counterparty,
         "ВалютаДокумента_Key": context.catalogs.currency(draft.currency_code),
         "СуммаВключаетНДС": draft.amounts_include_vat,
-        "Комментарий": f"{comment_prefix}. Сделка «{draft.source_title}» {draft.source_url} "
+        # titles and URLs are user text: neutralised, they can never form the marker that ends the comment
+        "Комментарий": f"{comment_prefix}. Сделка «{neutral(draft.source_title)}» {neutral(draft.source_url)} "
         f"{key_marker(draft.external_key)}",
     }
     contract = context.catalogs.buyer_contract(counterparty, organization.ref_key)
@@ -144,8 +130,11 @@ class BuyerInvoiceProfile:
     entity_sets = (*CATALOGS, BUYER_INVOICES)
     primary_set = BUYER_INVOICES
 
-    def find(self, context: DocumentContext, external_key: str) -> OnecDocument | None:
-        return find_by_key(context.client, BUYER_INVOICES, external_key)
+    def find(self, context: DocumentContext, search: KeySearch) -> OnecDocument | None:
+        return find_by_key(context.client, BUYER_INVOICES, search)
+
+    def read(self, context: DocumentContext, ref_key: str, external_key: str) -> OnecDocument | None:
+        return read_by_ref(context.client, BUYER_INVOICES, ref_key)
 
     def create(
         self, context: DocumentContext, organization: Organization, draft: InvoiceDraft, now: datetime
@@ -195,12 +184,22 @@ class SaleAndTaxInvoiceProfile:
     entity_sets = (*CATALOGS, SALES, TAX_INVOICES)
     primary_set = SALES
 
-    def find(self, context: DocumentContext, external_key: str) -> OnecDocument | None:
-        sale = find_by_key(context.client, SALES, external_key)
-        if sale is not None and find_by_key(context.client, TAX_INVOICES, external_key) is None:
-            # an earlier attempt stopped between the two documents: finish it, then report the sale
-            self._tax_invoice(context, sale, external_key, _comment_of(context, sale))
+    def find(self, context: DocumentContext, search: KeySearch) -> OnecDocument | None:
+        sale = find_by_key(context.client, SALES, search)
+        if sale is not None:
+            self._finish(context, sale, search.external_key)
         return sale
+
+    def read(self, context: DocumentContext, ref_key: str, external_key: str) -> OnecDocument | None:
+        sale = read_by_ref(context.client, SALES, ref_key)
+        if sale is not None:
+            self._finish(context, sale, external_key)
+        return sale
+
+    def _finish(self, context: DocumentContext, sale: OnecDocument, external_key: str) -> None:
+        """An earlier attempt may have stopped between the two documents: issue the missing tax invoice."""
+        if find_by_key(context.client, TAX_INVOICES, tax_invoice_search(sale, external_key)) is None:
+            self._tax_invoice(context, sale, external_key, sale.comment)
 
     def create(
         self, context: DocumentContext, organization: Organization, draft: InvoiceDraft, now: datetime
@@ -257,7 +256,9 @@ class SaleAndTaxInvoiceProfile:
                     "ДокументОснование_Type": f"StandardODATA.{SALES}",
                 }
             ],
-            "Комментарий": comment if key_marker(external_key) in comment else f"{comment} {key_marker(external_key)}",
+            "Комментарий": comment
+            if marker_of(comment) == external_key
+            else f"{neutral(comment)} {key_marker(external_key)}",
         }
         if sale_fields.get("ДоговорКонтрагента_Key"):
             body["ДоговорКонтрагента_Key"] = sale_fields["ДоговорКонтрагента_Key"]
@@ -276,10 +277,6 @@ class SaleAndTaxInvoiceProfile:
     @staticmethod
     def _service_line(number: int, line: InvoiceLine) -> dict[str, Any]:
         return {**_amounts(line), "LineNumber": str(number), "Содержание": line.description[:1000]}
-
-
-def _comment_of(context: DocumentContext, document: OnecDocument) -> str:
-    return str(context.client.get(SALES, document.ref_key, select=("Комментарий",)).get("Комментарий", ""))
 
 
 PROFILES: dict[str, DocumentProfile] = {
