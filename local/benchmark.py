@@ -1,7 +1,8 @@
 """`make bench`: a burst of won deals through the local stack, and what each invoice cost on the wire.
 
-Prints Bitrix24 and 1C requests per invoice, the rate-limit answers the portal gave (503) and whether every
-deal still ended with one draft. Figures, not assertions: compare them between versions.
+Prints Bitrix24 and 1C requests per invoice, the 1C rows those requests examined (the sandbox models 1C's
+indexes), the rate-limit answers the portal gave (503) and whether every deal still ended with one draft.
+Figures, not assertions: compare them between versions.
 """
 
 from __future__ import annotations
@@ -59,7 +60,12 @@ def run(deal_count: int) -> int:
         bitrix_log = stack.bitrix.request_log
         bitrix_requests = len(bitrix_log)
         rate_limited = sum(1 for entry in bitrix_log if entry.status == 503)
-        onec_requests = len(stack.onec.request_log)
+        onec_log = stack.onec.request_log
+        onec_requests = len(onec_log)
+        onec_rows = sum(entry.rows_examined for entry in onec_log)
+        onec_writes = sum(1 for entry in onec_log if entry.method in ("POST", "PATCH"))
+        document_sets = {"Document_СчетНаОплатуПокупателю", "Document_РеализацияТоваровУслуг"}
+        look_ups = sum(1 for e in onec_log if e.method == "GET" and e.entity_set in document_sets and e.key is None)
 
     print(f"deals sent:              {deal_count} (webhook answers: {sorted(set(statuses))})")
     print(f"drafts created in 1C:    {drafts} ({created} CREATED in the ledger)")
@@ -68,6 +74,8 @@ def run(deal_count: int) -> int:
     print(f"Bitrix24 requests:       {bitrix_requests} → {bitrix_requests / max(created, 1):.3f} per invoice")
     print(f"  of them 503 (retried): {rate_limited}")
     print(f"1C requests:             {onec_requests} → {onec_requests / max(created, 1):.2f} per invoice")
+    print(f"  of them writes:        {onec_writes}; document look-ups: {look_ups}")
+    print(f"1C rows examined:        {onec_rows} → {onec_rows / max(created, 1):.2f} per invoice")
     ok = drained and created == deal_count and drafts == deal_count
     print("every deal has exactly one draft" if ok else "NOT every deal has exactly one draft")
     return 0 if ok else 1
