@@ -12,7 +12,7 @@ import requests
 
 from invoice_bridge.events import EntityType, external_key
 from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
-from invoice_bridge.onec.document_keys import key_marker
+from invoice_bridge.onec.document_keys import marker_of
 from local.lambda_runtime import ROOT
 from local.seed import (
     DEALS,
@@ -141,8 +141,8 @@ def deal_results(stack: LocalStack) -> list[DealResult]:
     buyers = {counterparty.ref_key: counterparty.description for counterparty in ONEC_BASE.counterparties}
     results = []
     for deal in sample_entities():
-        marker = key_marker(external_key(deal.member_id, EntityType(deal.kind), deal.id))
-        mine = [doc for doc in documents if marker in str(doc.get("Комментарий", ""))]
+        key = external_key(deal.member_id, EntityType(deal.kind), deal.id)
+        mine = [doc for doc in documents if marker_of(str(doc.get("Комментарий", ""))) == key]
         total = Decimal(str(mine[0]["СуммаДокумента"])) if len(mine) == 1 else None
         buyer = buyers.get(str(mine[0].get("Контрагент_Key", "")), "?") if len(mine) == 1 else ""
         record = ledger.get(deal.ledger_key)

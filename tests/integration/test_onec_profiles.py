@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -154,3 +155,30 @@ def test_a_stale_data_version_is_a_412_the_next_attempt_rereads(stack: LocalStac
         client.update(BUYER_INVOICES, ref, {"Комментарий": "stale"}, data_version=str(invoice["DataVersion"]))
     assert caught.value.status == 412
     assert caught.value.transient
+
+
+def test_a_known_sale_is_read_by_its_key_and_gets_back_a_tax_invoice_marked_for_deletion(
+    sale_stack: LocalStack,
+) -> None:
+    post(sale_stack, webhook(1002))
+    drain(sale_stack)
+    [sale] = documents_for(sale_stack, SALES, 1002)
+    [tax_invoice] = documents_for(sale_stack, TAX_INVOICES, 1002)
+    client = ODataClient(sale_stack.onec.url, username=ONEC_USERNAME, password=ONEC_PASSWORD, timeout=5)
+    client.update(TAX_INVOICES, str(tax_invoice["Ref_Key"]), {"DeletionMark": True}, data_version=None)
+    sale_stack.onec.reset_log()
+
+    deal = next(d for d in DEALS if d.id == 1002)
+    sale_stack.bitrix.set_deal(dataclasses.replace(deal, rows=deal.rows[:1], opportunity=Decimal("50000.00")))
+    post(sale_stack, webhook(1002))
+    drain(sale_stack)
+
+    [updated] = documents_for(sale_stack, SALES, 1002)
+    assert updated["Ref_Key"] == sale["Ref_Key"]
+    assert updated["СуммаДокумента"] == Decimal("50000")
+    reads = [e for e in sale_stack.onec.request_log if e.method == "GET" and e.entity_set == SALES]
+    assert {e.key for e in reads} == {sale["Ref_Key"]}  # by Ref_Key only, no look-up of the sale by its marker
+    [look_up] = [e for e in sale_stack.onec.request_log if e.method == "GET" and e.entity_set == TAX_INVOICES]
+    assert "Date le datetime'" in look_up.query["$filter"]  # the sale's date window
+    live = [t for t in documents_for(sale_stack, TAX_INVOICES, 1002) if not t["DeletionMark"]]
+    assert [t["ДокументОснование"] for t in live] == [sale["Ref_Key"]]
