@@ -215,7 +215,8 @@ class InvoicePipeline:
         known_ref = taken.onec_ref_key if taken is not None else ""
         unknown_since = taken.outcome_unknown_since() if taken is not None and not known_ref else None
         if unknown_since is not None and taken is not None and not taken.unknown_since:
-            self.ledger.mark_outcome_unknown(key, owner=owner, since=unknown_since)  # a crashed attempt's
+            # a crashed attempt's outcome stays unknown should this attempt fail before it learns it
+            self.ledger.mark_outcome_unknown(key, owner=owner, since=unknown_since)
         try:
             document, kind = self._write(message, draft, seller_inn, owner, started, known_ref, unknown_since)
         except OnecSetupError as exc:
@@ -310,6 +311,10 @@ class InvoicePipeline:
             counterparty = self.catalogs.counterparty(draft.buyer)
             search = search_since(unknown_since, self.now().tzinfo, draft.external_key, counterparty)
             document = self.profile.find(context, search)
+            logger.info(
+                "earlier attempt's outcome unknown: 1C looked up by key",
+                extra={"since": search.since.isoformat(), "found": document is not None},
+            )
         if document is None:
             try:
                 return self.profile.create(context, organization, draft, self.now()), OutcomeKind.CREATED
