@@ -176,6 +176,17 @@ class _Failure:
     description: str
 
 
+InjectedFault = _Failure
+FaultHook = Callable[[str], InjectedFault | None]
+"""Called for every HTTP request with its REST method (lower-case, ``"batch"`` for a batch): a failure to answer
+with instead, or None to serve it."""
+
+
+def injected_fault(status: int, error: str, description: str) -> InjectedFault:
+    """A failure for a `FaultHook` to return: the HTTP status and the ``{"error", "error_description"}`` body."""
+    return _Failure(status, error, description)
+
+
 @dataclass
 class _MethodResult:
     result: Any
@@ -621,6 +632,7 @@ class Bitrix24Sandbox:
         self._outage: _Failure | None = None
         self._crashes: list[tuple[str, dict[str, str]]] = []
         self._raw_fields: dict[tuple[str, int], dict[str, Any]] = {}
+        self._fault_hook: FaultHook | None = None
         self._request_log: list[RequestLogEntry] = []
         self._comments: list[TimelineComment] = []
         self._deal_updates: list[DealUpdate] = []
@@ -779,6 +791,11 @@ class Bitrix24Sandbox:
     def _raw(self, kind: str, entity_id: int) -> dict[str, Any]:
         return dict(self._raw_fields.get((kind, entity_id), {}))
 
+    def set_fault_hook(self, hook: FaultHook | None) -> None:
+        """Ask ``hook`` before serving each HTTP request (after the queued ``fail_next`` failures); None removes it."""
+        with self._lock:
+            self._fault_hook = hook
+
     def block_method(self, method: str, seconds: float) -> None:
         """Block ``method`` (direct or inside a batch) with 429 OPERATION_TIME_LIMIT until now + ``seconds``."""
         with self._lock:
@@ -846,6 +863,8 @@ class Bitrix24Sandbox:
         if self._failures:
             failure = self._failures.pop(0)
             return failure.status, {"error": failure.error, "error_description": failure.description}
+        if self._fault_hook is not None and (injected := self._fault_hook(method)) is not None:
+            return injected.status, {"error": injected.error, "error_description": injected.description}
         if len(segments) < 5 or segments[1] != "rest":
             return 404, {"error": "NOT_FOUND", "error_description": "Use /rest/<user>/<code>/<method>"}
         if segments[2] != self.user_id or segments[3] != self.webhook_code:

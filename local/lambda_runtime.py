@@ -47,23 +47,30 @@ def load_handler(function_dir: str) -> Handler:
     return invoke
 
 
+class LambdaCrash(BaseException):
+    """The execution environment died mid-invocation (a timeout, out of memory, a killed process): Lambda gets no
+    answer, every message of the batch comes back after the queue's visibility timeout, and the next
+    invocation starts cold. A BaseException, so that no `except Exception` in the handler stops it."""
+
+
 @dataclass
 class LambdaContext:
     function_name: str
     timeout_seconds: float
     memory_limit_in_mb: int = 512
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _deadline: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
+        self._deadline = self.clock() + self.timeout_seconds
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:eu-central-1:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - self.clock()) * 1000))
 
 
 def http_api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
@@ -178,8 +185,11 @@ def sqs_event(messages: list[MessageTypeDef], queue_arn: str, region: str) -> di
 
 class SqsEventSource:
     """Polls the queue and invokes the processor with batches, like Lambda's SQS event source mapping:
-    successes are deleted, reported failures come back after `retry_delay_seconds`, and the queue's redrive
-    policy moves a message to the DLQ after maxReceiveCount receives."""
+    successes are deleted; reported failures come back when the processor's backoff (or else the queue's
+    visibility timeout) says; an invocation that fails or crashes leaves every message of its batch to come
+    back after the queue's visibility timeout; SQS (moto) moves a message to the DLQ on the receive after
+    maxReceiveCount. `clock` times the invocations (`timeout_seconds` and `longest_invocation_seconds` are on
+    it): the soak runs it scaled."""
 
     def __init__(
         self,
@@ -190,7 +200,7 @@ class SqsEventSource:
         batch_size: int,
         function_timeout_seconds: float,
         batching_window_seconds: float = 0.0,
-        retry_delay_seconds: int = 1,
+        on_crash: Callable[[], None] | None = None,
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
@@ -198,7 +208,10 @@ class SqsEventSource:
         self._batch_size = batch_size
         self._batching_window = batching_window_seconds
         self._timeout = function_timeout_seconds
-        self._retry_delay = retry_delay_seconds
+        self._on_crash = on_crash
+        self.clock: Callable[[], float] = time.monotonic
+        self.long_poll_seconds = 1  # 0: short polls, a real 50 ms apart (moto's long poll sleeps in real time)
+        self.between_polls: Callable[[], None] | None = None  # e.g. a scheduled function sharing this process
         self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
@@ -206,6 +219,9 @@ class SqsEventSource:
         self._busy = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.invocations = 0
+        self.crashes = 0
+        self.overruns = 0  # invocations that ran past the function's Timeout on `clock`
+        self.longest_invocation_seconds = 0.0
 
     def start(self) -> None:
         self._thread.start()
@@ -262,26 +278,31 @@ class SqsEventSource:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.poll_once(wait_seconds=1)
+            if self.between_polls is not None:
+                self.between_polls()
+            if self.poll_once(wait_seconds=self.long_poll_seconds) == 0 and self.long_poll_seconds == 0:
+                self._stop.wait(0.05)
 
     def _invoke(self, messages: list[MessageTypeDef]) -> None:
         self.invocations += 1
         event = sqs_event(messages, self._queue_arn, self._sqs.meta.region_name)
+        started = self.clock()
         try:
-            response = self._handler(event, LambdaContext("InvoiceProcessorFunction", self._timeout))
+            response = self._handler(event, LambdaContext("InvoiceProcessorFunction", self._timeout, clock=self.clock))
             failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
-            crashed = False
-        except Exception:  # the whole invocation failed: every message comes back
+        except Exception:  # a function error: no message is deleted
             failed = {message["MessageId"] for message in messages}
-            crashed = True
+        except LambdaCrash:
+            self.crashes += 1
+            if self._on_crash is not None:
+                self._on_crash()  # the next invocation runs in a new execution environment
+            failed = {message["MessageId"] for message in messages}
+        finally:
+            took = self.clock() - started
+            self.longest_invocation_seconds = max(self.longest_invocation_seconds, took)
+            self.overruns += took > self._timeout
         for message in messages:
             if message["MessageId"] not in failed:
                 self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-            elif crashed:
-                # Lambda would wait out the queue's visibility timeout; locally the retry comes sooner.
-                self._sqs.change_message_visibility(
-                    QueueUrl=self._queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=self._retry_delay,
-                )
-            # reported failures: the processor set their backoff itself, as it does on Lambda
+        # The failed ones stay in flight: a reported failure comes back when the processor's backoff says, the
+        # rest of a failed or crashed invocation when the visibility timeout of their receive runs out.

@@ -123,6 +123,18 @@ class _Fault:
         return ODataError(self.status, self.code, self.message)
 
 
+InjectedFault = _Fault
+FaultHook = Callable[[str, str], InjectedFault | None]
+"""Called for every request with its HTTP method and entity set ("" for the service root): a fault to answer
+with instead, or None to serve it."""
+
+
+def injected_fault(status: int, code: str, message: str, *, after_write: bool = False) -> InjectedFault:
+    """A fault for a `FaultHook` to return; with `after_write` the request is served (a POST is stored) and only
+    its answer is replaced (1C stored the document but the answer was lost)."""
+    return _Fault(status, code, message, after_write)
+
+
 @dataclass
 class _Response:
     status: int
@@ -303,6 +315,7 @@ class OnecSandbox:
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._outage: _Fault | None = None
+        self._fault_hook: FaultHook | None = None
         self._numbers: dict[tuple[str, str, str], int] = {}
         self._versions = 1
         self._latency = latency_seconds
@@ -447,6 +460,11 @@ class OnecSandbox:
         with self._lock:
             self._outage = None if status is None else _Fault(status, code, message, after_write=False)
 
+    def set_fault_hook(self, hook: FaultHook | None) -> None:
+        """Ask `hook` about each request that no queued `fail_next` fault takes; None removes it."""
+        with self._lock:
+            self._fault_hook = hook
+
     # ---- request handling ------------------------------------------------------------------------------
 
     def _dispatch(
@@ -513,6 +531,8 @@ class OnecSandbox:
             else:
                 waiting = [i for i, f in enumerate(self._faults) if f.http_method in (None, method)]
                 fault = self._faults.pop(waiting[0]) if waiting else None
+                if fault is None and self._fault_hook is not None:
+                    fault = self._fault_hook(method, parts["set"] if parts else "")
         try:
             if fault is not None and not fault.after_write:
                 raise fault.error()

@@ -146,6 +146,7 @@ class LocalStack:
             # a short window locally: the replay's messages are all there already
             batching_window_seconds=min(0.5, float(sqs_trigger.get("MaximumBatchingWindowInSeconds", 0))),
             function_timeout_seconds=float(processor.get("Timeout", 60)),
+            on_crash=forget_warm_state,
         )
         if poll:
             self._event_source.start()
