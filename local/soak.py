@@ -401,7 +401,7 @@ def _normalise(error: str) -> str:
     """Groups causes that differ only in numbers (deal ids, receive counts)."""
     if not error:
         return "(no error in the ledger: it failed before its ledger claim, e.g. reading Bitrix24)"
-    return re.sub(r"\d+", "N", error)[:160]
+    return re.sub(r"\d{4,}", "N", error)[:160]
 
 
 @dataclass
