@@ -31,9 +31,10 @@ run: install
 bench: install
 	$(BIN)/python -m local.benchmark $(if $(DEALS),--deals $(DEALS),)
 
-# make soak — 1000 won deals, 20 % duplicate deliveries, random faults on both sides; accounts for each deal
+# make soak — 1000 won deals on the template's retry settings (clock x20): random faults per request, an hour's
+# Bitrix24 outage and 1C outage, crashes before the ledger write; accounts for each deal (DEALS=n, SEED=s)
 soak: install
-	$(BIN)/python -m local.soak $(if $(DEALS),--deals $(DEALS),)
+	$(BIN)/python -m local.soak $(if $(DEALS),--deals $(DEALS),) $(if $(SEED),--seed $(SEED),)
 
 # make doctor — checks a set-up; here against make run's local stack (ARGS="--release bp_2018" etc.)
 doctor: install

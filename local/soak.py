@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import requests
 
@@ -209,6 +209,7 @@ def run_soak(
     time_factor: float = DEFAULT_TIME_FACTOR,
     max_real_seconds: float = 1500,
     fates_path: Path | None = None,
+    progress: TextIO | None = None,
 ) -> SoakReport:
     template = load_template(ROOT / "template.yaml")
     stack = LocalStack(log_level="CRITICAL", extra_environment=template_timing_environment(template))
@@ -235,7 +236,7 @@ def run_soak(
             source.between_polls = _reconciler_schedule(stack, scaled, timings.reconcile_every)
             source.start()
             deliveries = _deliver_webhooks(stack, deal_ids, duplicate_share, seed)
-            drained = source.wait_until_drained(timeout_seconds=max_real_seconds)
+            drained = _drain(stack, scaled, real_started + max_real_seconds, progress)
             source.stop()
             scaled_seconds = scaled.elapsed()
             # still on the scaled clock: a dead letter keeps the visibility its last receive gave it
@@ -260,6 +261,21 @@ def run_soak(
     if fates_path is not None:
         _write_fates(fates_path, fates)
     return report
+
+
+def _drain(stack: LocalStack, scaled: ScaledClock, real_deadline: float, progress: TextIO | None) -> bool:
+    """Waits until the queue is empty and idle; says how it goes every 30 real seconds."""
+    while (left := real_deadline - time.monotonic()) > 0:
+        if stack.event_source.wait_until_drained(timeout_seconds=min(30.0, left)):
+            return True
+        if progress is not None:
+            print(
+                f"soak: {scaled.elapsed() / 3600:.1f} h scaled, {stack.queued_messages()} messages queued, "
+                f"{len(stack.onec.documents())} 1C documents",
+                file=progress,
+                flush=True,
+            )
+    return False
 
 
 def _timings(stack: LocalStack, template: Mapping[str, Any]) -> Timings:
@@ -460,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         time_factor=args.time_factor,
         outage_seconds=args.outage_minutes * 60,
         fates_path=fates_path,
+        progress=sys.stderr,
     )
     print(report.render())
     return 0 if report.ok else 1

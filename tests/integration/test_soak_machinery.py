@@ -1,0 +1,120 @@
+"""What `make soak` stands on: a crashed invocation behaves as on Lambda, SQS in moto and the bridge's leases run on
+one scaled clock, and the sandboxes' per-request fault hooks answer as the real services fail."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from invoice_bridge import clock
+from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
+from invoice_bridge.ledger import Ledger, LedgerStatus
+from local import bitrix24_sandbox, onec_sandbox
+from local.lambda_runtime import LambdaCrash
+from local.onec_metadata import INVOICE_SET
+from local.scaled_clock import ScaledClock, scaled_time
+from local.seed import ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
+from local.stack import LocalStack
+from tests.integration.test_bridge_end_to_end import drafts_for, post, webhook
+from tests.integration.test_onec_sandbox import error_of, get, invoice, unique_comment
+from tests.integration.test_onec_sandbox import post as post_to_1c
+
+KEY = f"{PORTAL_MEMBER_ID}#deal#1001"
+
+
+class ManualTime:
+    """A real clock the test moves by hand, under a ScaledClock of factor 1."""
+
+    def __init__(self) -> None:
+        self.value = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+def test_a_crashed_invocation_gives_its_batch_back_after_the_visibility_timeout_and_the_retry_finds_the_document(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_mark_created = Ledger.mark_created
+    crashes = iter([True])
+
+    def crash_once(self: Ledger, key: str, **fields: object) -> bool:
+        if next(crashes, False):
+            raise LambdaCrash("the execution environment died after 1C answered")
+        return real_mark_created(self, key, **fields)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ledger, "mark_created", crash_once)
+    manual = ManualTime()
+    with scaled_time(ScaledClock(1, real=manual)) as scaled:
+        stack.event_source.clock = scaled.now
+        assert post(stack, webhook(1001)).status_code == 200
+        assert stack.event_source.poll_once() == 1
+        assert stack.event_source.crashes == 1
+        [created] = drafts_for(stack, 1001)  # 1C has it; the ledger does not
+        record = Ledger(stack.dynamodb, stack.resources.table_name).get(KEY)  # type: ignore[union-attr]
+        assert record is not None
+        assert record.status is LedgerStatus.IN_PROGRESS
+
+        manual.value += 719  # the queue's VisibilityTimeout is 720 s: nothing comes back sooner
+        assert stack.event_source.poll_once() == 0
+        manual.value += 2
+        assert stack.event_source.poll_once() == 1
+
+    [draft] = drafts_for(stack, 1001)
+    assert draft["Ref_Key"] == created["Ref_Key"]
+    record = Ledger(stack.dynamodb, stack.resources.table_name).get(KEY)  # type: ignore[union-attr]
+    assert record is not None
+    assert record.status is LedgerStatus.CREATED
+    assert record.onec_ref_key == created["Ref_Key"]
+    assert [e.method for e in stack.onec.request_log].count("POST") == 1
+
+
+def test_scaled_time_runs_the_bridge_clock_and_moto_sqs_together_and_restores_both(stack: LocalStack) -> None:
+    manual = ManualTime()
+    with scaled_time(ScaledClock(20, real=manual)) as scaled:
+        assert clock.now() == scaled.now() == manual.value
+        manual.value += 9  # 9 real seconds are 180 scaled ones
+        assert clock.now() == pytest.approx(scaled.now()) == pytest.approx(1_800_000_180.0)
+        stack.sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody="{}", DelaySeconds=600)  # type: ignore[union-attr]
+        manual.value += 29  # 580 scaled seconds: still delayed
+        assert stack.sqs.receive_message(QueueUrl=stack.resources.queue_url).get("Messages", []) == []  # type: ignore[union-attr]
+        manual.value += 2  # 620
+        assert len(stack.sqs.receive_message(QueueUrl=stack.resources.queue_url)["Messages"]) == 1  # type: ignore[union-attr]
+    assert abs(clock.now() - manual.value) > 1000  # the real clock is back
+
+
+def test_the_bitrix24_fault_hook_answers_per_request() -> None:
+    seen: list[str] = []
+
+    def every_other(method: str) -> bitrix24_sandbox.InjectedFault | None:
+        seen.append(method)
+        return bitrix24_sandbox.injected_fault(502, "", "Bad Gateway") if len(seen) % 2 else None
+
+    with bitrix24_sandbox.Bitrix24Sandbox() as portal:
+        portal.set_fault_hook(every_other)
+        client = Bitrix24Client(portal.webhook_url, timeout=5, read_retries=0)
+        with pytest.raises(Bitrix24Error) as refused:
+            client.call("crm.deal.get", {"id": 1001})
+        assert refused.value.status == 502
+        assert refused.value.transient
+        assert client.call("crm.deal.get", {"id": 1001})["ID"] == "1001"
+        portal.set_fault_hook(None)
+        assert client.call("crm.deal.get", {"id": 1001})["ID"] == "1001"
+    assert seen == ["crm.deal.get", "crm.deal.get"]
+
+
+def test_the_1c_fault_hook_can_store_a_document_and_lose_the_answer() -> None:
+    calls: list[tuple[str, str]] = []
+
+    def lose_post_answers(method: str, entity_set: str) -> onec_sandbox.InjectedFault | None:
+        calls.append((method, entity_set))
+        return onec_sandbox.injected_fault(504, "-1", "Gateway Timeout", after_write=True) if method == "POST" else None
+
+    comment = unique_comment()
+    with onec_sandbox.OnecSandbox() as base, requests.Session() as http:
+        http.auth = (ONEC_USERNAME, ONEC_PASSWORD)
+        base.set_fault_hook(lose_post_answers)
+        assert error_of(post_to_1c(http, base, invoice(comment)))[:2] == (504, "-1")
+        assert get(http, base, "Catalog_Валюты").status_code == 200
+        assert len([doc for doc in base.documents() if doc["Комментарий"] == comment]) == 1
+    assert calls == [("POST", INVOICE_SET), ("GET", "Catalog_Валюты")]
