@@ -1,5 +1,5 @@
-"""A small soak on the template's retry settings, scaled x30: random faults per request, a 10-minute Bitrix24 outage
-and a 10-minute 1C outage (each longer than the old design's whole 150 s backoff window), crashes between the 1C
+"""A small soak on the template's retry settings, clock x40: random faults per request, a 5-minute Bitrix24 outage
+and a 5-minute 1C outage (each longer than the old design's whole 150 s backoff window), crashes between the 1C
 create and the ledger write, duplicate deliveries; then every deal accounted for (`make soak` runs 1000)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ LINE = re.compile(
 def test_a_small_soak_accounts_for_every_deal_and_ends_with_the_summary_line(tmp_path: Path) -> None:
     fates = tmp_path / "fates.tsv"
     report = run_soak(
-        40, seed=11, time_factor=30, outage_seconds=600, crash_rate=0.05, max_real_seconds=90, fates_path=fates
+        40, seed=11, time_factor=40, outage_seconds=300, crash_rate=0.05, max_real_seconds=90, fates_path=fates
     )
 
     last = report.render().splitlines()[-1]
