@@ -576,7 +576,7 @@ class Bitrix24Sandbox:
     Operating limit: ``operating_cost_seconds`` maps a method (lower-case; ``"*"`` for any other) to the seconds
     each call of it is charged (default 0.0). With ``operating_limit_seconds`` set, a method whose charges within
     ``operating_window_seconds`` add up to more than the limit answers 429 until they age out. The clock is
-    ``clock`` (unix seconds). ``latency_seconds`` delays every HTTP answer. ``deal_user_fields`` and
+    ``clock`` (unix seconds), for these and for modification stamps. ``latency_seconds`` delays every HTTP answer. ``deal_user_fields`` and
     ``invoice_user_fields`` name the portal's ``UF_CRM_*`` fields; ``None`` accepts any ``UF_CRM_*`` name.
     ``user_id`` and ``webhook_code`` make the webhook path, so sandboxes of several portals answer only their own.
     """
@@ -739,13 +739,13 @@ class Bitrix24Sandbox:
         """Insert or replace a deal; its DATE_MODIFY moves to now. User-field values set earlier stay."""
         with self._lock:
             self._deals[deal.id] = deal
-            self._modified[deal.id] = datetime.now(PORTAL_TZ)
+            self._modified[deal.id] = self._now()
 
     def set_smart_invoice(self, invoice: SmartInvoice) -> None:
         """Insert or replace a new invoice; its updatedTime moves to now. User-field values set earlier stay."""
         with self._lock:
             self._invoices[invoice.id] = invoice
-            self._invoice_modified[invoice.id] = datetime.now(PORTAL_TZ)
+            self._invoice_modified[invoice.id] = self._now()
 
     def deal_user_field_values(self, deal_id: int) -> dict[str, Any]:
         """The ``UF_CRM_*`` values stored on a deal (by ``crm.deal.update`` / ``crm.item.update``)."""
@@ -790,6 +790,10 @@ class Bitrix24Sandbox:
 
     def _raw(self, kind: str, entity_id: int) -> dict[str, Any]:
         return dict(self._raw_fields.get((kind, entity_id), {}))
+
+    def _now(self) -> datetime:
+        """Modification stamps (DATE_MODIFY, updatedTime) come from the sandbox's ``clock``."""
+        return datetime.fromtimestamp(self._operating.now(), PORTAL_TZ)
 
     def set_fault_hook(self, hook: FaultHook | None) -> None:
         """Ask ``hook`` before serving each HTTP request (after the queued ``fail_next`` failures); None removes it."""
@@ -1082,7 +1086,7 @@ class Bitrix24Sandbox:
             changed = _replace_deal(changed, stage_id=stage.status_id, stage_semantic_id=stage.semantic_id)
         self._deals[deal.id] = changed
         _store_user_fields(self._deal_uf.setdefault(deal.id, {}), self._deal_user_fields, user_fields)
-        self._modified[deal.id] = datetime.now(PORTAL_TZ)
+        self._modified[deal.id] = self._now()
 
     def _deal_productrows_get(self, params: dict[str, Any]) -> _MethodResult:
         deal = self._find_deal(params, "The parameter id is invalid or not defined.")
@@ -1206,7 +1210,7 @@ class Bitrix24Sandbox:
             changed = _replace_invoice(changed, stage_id=stage.status_id, stage_semantic_id=stage.semantic_id)
         self._invoices[invoice.id] = changed
         _store_user_fields(self._invoice_uf.setdefault(invoice.id, {}), self._invoice_user_fields, user_fields)
-        self._invoice_modified[invoice.id] = datetime.now(PORTAL_TZ)
+        self._invoice_modified[invoice.id] = self._now()
 
     def _deal_item(self, deal: Deal, original_uf_names: bool) -> dict[str, Any]:
         """A deal as ``crm.item.get``/``crm.item.list`` answer it (entityTypeId 2): camelCase, typed values."""

@@ -39,6 +39,7 @@ from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import EntityType, QueueMessage, external_key
 from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.onec.documents import key_marker
+from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT
 from local.scaled_clock import ScaledClock, scaled_time
 from local.seed import DEALS, PORTAL_MEMBER_ID
@@ -212,13 +213,18 @@ def run_soak(
     progress: TextIO | None = None,
 ) -> SoakReport:
     template = load_template(ROOT / "template.yaml")
-    stack = LocalStack(log_level="CRITICAL", extra_environment=template_timing_environment(template))
+    scaled = ScaledClock(time_factor)
+    stack = LocalStack(
+        log_level="CRITICAL",
+        extra_environment=template_timing_environment(template),
+        # the deals' DATE_MODIFY on the clock the reconciler's checkpoint is kept on
+        bitrix=Bitrix24Sandbox(clock=scaled.now),
+    )
     stack.start(poll=False)
     real_started = time.monotonic()
     try:
         timings = _timings(stack, template)
         deal_ids = _seed_deals(stack, deal_count, seed)
-        scaled = ScaledClock(time_factor)
         plan = FaultPlan(
             seed=seed,
             clock=scaled,

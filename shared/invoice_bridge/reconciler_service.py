@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
+from invoice_bridge import clock
 from invoice_bridge.aws import dynamodb_client, sqs_client
 from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.config import reconciler_settings
@@ -45,7 +46,7 @@ def run_reconciler(remaining_seconds: Callable[[], float]) -> ReconcileReport:
         ledger=ledger,
         enqueue=enqueue,
         trigger_stage_ids=settings.trigger_stage_ids,
-        now=datetime.now(UTC),
+        now=datetime.fromtimestamp(clock.now(), UTC),  # its checkpoint is compared across runs
         first_lookback=timedelta(hours=settings.first_lookback_hours),
         max_requests=settings.max_bitrix24_requests,
         remaining_seconds=remaining_seconds,
