@@ -39,6 +39,7 @@ from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import EntityType, QueueMessage, external_key
 from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.onec.documents import key_marker
+from invoice_bridge.retry import survivable_outage_seconds
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT
 from local.scaled_clock import ScaledClock, scaled_time
@@ -65,7 +66,6 @@ TIMING_FIELDS = (
     "breaker_failure_threshold",
     "breaker_open_seconds",
 )
-OLD_MAX_VISIBILITY_SECONDS = 900  # the backoff's cap while the settings have no retry_backoff_max_seconds
 FATES = ("created", "rejected", "dead-lettered", "lost")
 
 
@@ -81,11 +81,10 @@ class Timings:
 
     @property
     def survivable_seconds(self) -> int:
-        """The shortest life of a failing message before the DLQ: the backoff of its first maxReceiveCount - 1
-        receives (the processor sets min(cap, base * 2^(n-1)) after the n-th)."""
-        base = self.settings["retry_backoff_seconds"]
-        cap = self.settings.get("retry_backoff_max_seconds", OLD_MAX_VISIBILITY_SECONDS)
-        return sum(min(cap, base * 2 ** (n - 1)) for n in range(1, self.max_receive_count))
+        """The shortest life of a failing message before the DLQ, by the template's arithmetic (retry.py)."""
+        return survivable_outage_seconds(
+            self.settings["retry_backoff_seconds"], self.settings["retry_backoff_max_seconds"], self.max_receive_count
+        )
 
     def render(self) -> str:
         settings = ", ".join(f"{name} {value}" for name, value in self.settings.items())
@@ -189,10 +188,7 @@ def template_timing_environment(template: Mapping[str, Any]) -> dict[str, str]:
     variables = template["Resources"][PROCESSOR_ID]["Properties"].get("Environment", {}).get("Variables", {})
     environment: dict[str, str] = {}
     for name in TIMING_FIELDS:
-        field = ProcessorSettings.model_fields.get(name)
-        if field is None:  # a setting this version of the bridge does not have
-            continue
-        value = variables.get(name.upper(), field.default)
+        value = variables.get(name.upper(), ProcessorSettings.model_fields[name].default)
         if isinstance(value, dict):
             raise ValueError(f"{name.upper()} in template.yaml is not a literal; the soak cannot scale it")
         environment[name.upper()] = str(value)
@@ -301,7 +297,7 @@ def _timings(stack: LocalStack, template: Mapping[str, Any]) -> Timings:
         visibility_timeout=int(attributes["VisibilityTimeout"]),
         max_receive_count=int(redrive[1]),
         reconcile_every=_rate_seconds(str(schedule)),
-        settings={name: int(getattr(settings, name)) for name in TIMING_FIELDS if hasattr(settings, name)},
+        settings={name: int(getattr(settings, name)) for name in TIMING_FIELDS},
     )
 
 
