@@ -37,9 +37,11 @@ def test_a_small_soak_accounts_for_every_deal_and_ends_with_the_summary_line(tmp
     }
     assert report.faults["Bitrix24 outage: 502"] > 0
     assert report.faults["1C outage: 503"] > 0
+    assert counts["D"] == 0  # the outages pass well within what the retries survive
     assert counts["P"] == 0
     assert counts["L"] == 0
-    assert counts["C"] + counts["R"] + counts["D"] == 40
+    assert counts["C"] + counts["R"] == 40
+    assert report.ok
     assert counts["C"] > 0
     assert counts["R"] > 0
     rows = fates.read_text(encoding="utf-8").splitlines()[1:]
