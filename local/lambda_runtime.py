@@ -157,7 +157,10 @@ class HttpApiGateway:
             request.send_header(name, str(value))
         request.send_header("Content-Length", str(len(raw)))
         request.end_headers()
-        request.wfile.write(raw)
+        try:
+            request.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the caller went away (make run stopped mid-replay): as API Gateway, nobody to answer
 
 
 def sqs_event(messages: list[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:

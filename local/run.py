@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
+from types import FrameType
 
 from invoice_bridge.operator_cli import LOCAL_STATE
 from local.replay import deal_results, render_table, replay
@@ -20,9 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="WARNING", help="the handlers' log level (default WARNING)")
     args = parser.parse_args(argv)
 
-    stack = LocalStack(log_level=args.log_level).start()
-    stack.write_state(LOCAL_STATE)  # for `invoice-bridge --local …` from another terminal
+    # SIGTERM (`kill`, a container or CI stopping it) ends the run like Ctrl-C: the stack stops and the state
+    # file goes, so `invoice-bridge --local` says the stack is not running instead of failing on a dead endpoint.
+    main_thread = threading.current_thread() is threading.main_thread()  # only there can signals be handled
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    stack = LocalStack(log_level=args.log_level)
     try:
+        stack.start()
+        stack.write_state(LOCAL_STATE)  # for `invoice-bridge --local …` from another terminal
         print(f"Bitrix24 sandbox: {stack.bitrix.webhook_url} (portal A)")
         print(f"                  {stack.bitrix_b.webhook_url} (portal B)")
         print(f"1C sandbox:       {stack.onec.url}")
@@ -45,10 +52,21 @@ def main(argv: list[str] | None = None) -> int:
         threading.Event().wait()
         return 0
     except KeyboardInterrupt:
+        print("\nStopped.")
         return 0
     finally:
-        LOCAL_STATE.unlink(missing_ok=True)
-        stack.stop()
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+        try:
+            LOCAL_STATE.unlink(missing_ok=True)
+            stack.stop()
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from invoice_bridge.config import processor_settings, receiver_settings, reconci
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.portals import forget_pins
 from invoice_bridge.processor_service import portal_pipelines
+from invoice_bridge.setup_state import forget_logged_causes
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
 from local.moto_server import MotoServer
@@ -58,6 +59,7 @@ def forget_warm_state() -> None:
     processor_settings.cache_clear()
     portal_pipelines.cache_clear()
     forget_pins()
+    forget_logged_causes()
     aws.sqs_client.cache_clear()
     aws.dynamodb_client.cache_clear()
     reconciler_settings.cache_clear()

@@ -11,7 +11,7 @@ from invoice_bridge.observability import logger, metrics, tracer
 from invoice_bridge.reconciler_service import run_reconciler
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

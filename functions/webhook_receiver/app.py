@@ -23,7 +23,7 @@ def receive_bitrix24_event() -> Response[dict[str, Any]]:
     return Response(status_code=reply.status_code, content_type=content_types.APPLICATION_JSON, body=reply.body)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

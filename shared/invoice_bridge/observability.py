@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -66,3 +67,18 @@ def protect_logs() -> None:
 logger = Logger(logger_formatter=RedactingFormatter())
 tracer = Tracer()
 metrics = Metrics()
+
+
+RECORD_KEYS = ("portal", "entity", "ledger_key")
+
+
+@contextmanager
+def record_log_keys(*, portal: str, entity: str, ledger_key: str) -> Iterator[None]:
+    """Every line logged while one queue record is handled names its portal, entity and ledger key, and none of
+    them outlives the record: not into the next record of the batch, nor into the warm function's next
+    invocation (the handlers also clear the logger's state on each invocation: `clear_state=True`)."""
+    logger.append_keys(portal=portal, entity=entity, ledger_key=ledger_key)
+    try:
+        yield
+    finally:
+        logger.remove_keys(list(RECORD_KEYS))

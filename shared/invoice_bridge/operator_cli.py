@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -76,11 +78,28 @@ def deployed_target(stack: str, region: str | None) -> Target:
 
 
 def local_target(state: Path) -> Target:
+    not_running = f"the local stack is not running ({state} %s): start the local stack with `make run` first"
     if not state.exists():
-        raise SystemExit(f"{state} not found: start the local stack with `make run` first")
-    raw = json.loads(state.read_text(encoding="utf-8"))
-    raw["trigger_stage_ids"] = tuple(raw.get("trigger_stage_ids", ()))
-    return Target(**raw)
+        raise SystemExit(not_running % "not found")
+    try:
+        raw = json.loads(state.read_text(encoding="utf-8"))
+        raw["trigger_stage_ids"] = tuple(raw.get("trigger_stage_ids", ()))
+        target = Target(**raw)
+    except (ValueError, TypeError, AttributeError):
+        raise SystemExit(not_running % "is unreadable") from None
+    if target.endpoint_url and not _answers(target.endpoint_url):
+        # left behind by a `make run` that was killed: nothing listens at its endpoint any more
+        raise SystemExit(not_running % f"is stale: nothing answers at {target.endpoint_url}")
+    return target
+
+
+def _answers(endpoint_url: str) -> bool:
+    address = urlsplit(endpoint_url)
+    try:
+        with socket.create_connection((address.hostname or "127.0.0.1", address.port or 80), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -118,8 +118,8 @@ class InvoicePipeline:
         try:
             return read_snapshots(self.bitrix, keys, self.caches)  # a failed request fails only what it carried
         finally:
+            # a count, not a log key: a key appended here would stay on every later line of the warm function
             metrics.add_metric(name="Bitrix24Requests", unit="Count", value=self.bitrix.request_count)
-            logger.append_keys(bitrix24_requests=self.bitrix.request_count)
 
     def process(
         self, message: QueueMessage, snapshot: DealSnapshot | SnapshotError | None, delivery_id: str = ""

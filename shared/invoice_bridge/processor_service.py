@@ -21,7 +21,7 @@ from invoice_bridge.breaker import Breaker, BreakerSettings, BreakerStore, bitri
 from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.ledger import Ledger, PortalPin
-from invoice_bridge.observability import logger, metrics
+from invoice_bridge.observability import logger, metrics, record_log_keys
 from invoice_bridge.onec.catalogs import CatalogResolver, CatalogRules
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.documents import PROFILES
@@ -156,7 +156,11 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
 
     def handle_record(record: SQSRecord) -> str:
         message = QueueMessage.model_validate_json(record.body)
-        logger.append_keys(ledger_key=message.ledger_key)
+        entity = f"{message.entity_type.value} {message.entity_id}"
+        with record_log_keys(portal=message.domain, entity=entity, ledger_key=message.ledger_key):
+            return _handle(record, message)
+
+    def _handle(record: SQSRecord, message: QueueMessage) -> str:
         try:
             pipeline = pipelines.get(message.member_id)
             if pipeline is None:
