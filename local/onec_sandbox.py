@@ -22,7 +22,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -32,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from local.odata_filter import FilterError, Node, indexed_range, matches, parse_filter
+from local.onec_accounting import Accountant, accounting_types
 from local.onec_metadata import (
     ALL_VAT_RATES,
     CONTRACTS,
@@ -309,7 +311,7 @@ class OnecSandbox:
         self._unpublished = frozenset(base.unpublished) | unpublished
         self._flavour = flavour
         self._enums = flavour.enums()
-        self._types = entity_types(flavour)
+        self._types = {**entity_types(flavour), **accounting_types()}  # registers and receipts: onec_accounting
         self._sets: dict[str, list[dict[str, Any]]] = {name: [] for name in self._types}
         self._sets.update(_catalogs(base))
         self._lock = threading.Lock()
@@ -325,6 +327,7 @@ class OnecSandbox:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.request_log: list[RequestLogEntry] = []
+        self.accountant = Accountant(self)  # plays the accountant: posts, records receipts, unposts
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -418,6 +421,20 @@ class OnecSandbox:
             if index is None or not self._types[entity_set].is_document:
                 raise KeyError(f"{entity_set}(guid'{ref}')")
             self._replace(entity_set, index, {**self._sets[entity_set][index], "Posted": True})
+
+    def update_document(self, entity_set: str, ref: str, changes: Mapping[str, Any]) -> None:
+        """Change a document as a person would in 1C (new DataVersion); KeyError if absent."""
+        with self._lock:
+            index = self._index_of(entity_set, ref.lower())
+            if index is None or not self._types[entity_set].is_document:
+                raise KeyError(f"{entity_set}(guid'{ref}')")
+            self._replace(entity_set, index, {**self._sets[entity_set][index], **changes})
+
+    @contextmanager
+    def editing(self) -> Iterator[dict[str, list[dict[str, Any]]]]:
+        """The base's rows under the sandbox's lock, for local control surfaces (local.onec_accounting)."""
+        with self._lock:
+            yield self._sets
 
     def set_latency(self, seconds: float) -> None:
         """Delay every following answer by `seconds` (0 switches the delay off)."""
@@ -726,7 +743,7 @@ class OnecSandbox:
         """A copy of the row plus 1C's navigation links for its non-empty single-type references."""
         rendered = copy.deepcopy(dict(row))
         for name, value in row.items():
-            if name.endswith("_Key") and name != "Ref_Key" and value != ZERO_GUID:
+            if name.endswith("_Key") and name != "Ref_Key" and value != ZERO_GUID and "Ref_Key" in row:
                 link = name[: -len("_Key")]
                 rendered[f"{link}@navigationLinkUrl"] = f"{entity_set}(guid'{row['Ref_Key']}')/{link}"
         return rendered
