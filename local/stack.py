@@ -15,7 +15,7 @@ import requests
 from aws_lambda_powertools.utilities import parameters
 
 from invoice_bridge import aws
-from invoice_bridge.config import processor_settings, receiver_settings, reconciler_settings
+from invoice_bridge.config import processor_settings, receiver_settings, reconciler_settings, status_sync_settings
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.portals import forget_pins
 from invoice_bridge.processor_service import portal_pipelines
@@ -50,6 +50,7 @@ REGION = "eu-central-1"
 RECEIVER_ID = "WebhookReceiverFunction"
 PROCESSOR_ID = "InvoiceProcessorFunction"
 RECONCILER_ID = "ReconcilerFunction"
+STATUS_SYNC_ID = "StatusSyncFunction"
 WEBHOOK_PATH = "/bitrix24/events"
 
 
@@ -63,6 +64,7 @@ def forget_warm_state() -> None:
     aws.sqs_client.cache_clear()
     aws.dynamodb_client.cache_clear()
     reconciler_settings.cache_clear()
+    status_sync_settings.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
     metrics.clear_metrics()  # with metrics disabled, Powertools keeps them instead of printing
 
@@ -122,7 +124,7 @@ class LocalStack:
             secret_value=self.portals_secret(),
         )
         environment: dict[str, str] = {}
-        for function_id in (RECEIVER_ID, PROCESSOR_ID, RECONCILER_ID):
+        for function_id in (RECEIVER_ID, PROCESSOR_ID, RECONCILER_ID, STATUS_SYNC_ID):
             environment.update(function_environment(template, function_id, self.resources, self.parameter_overrides))
         environment["POWERTOOLS_LOG_LEVEL"] = self.log_level
         # locally a retry comes after 1, 2, 4, 4… s, not 30, 60, 120… 3600 s; an open breaker probes every 2 s
@@ -218,6 +220,18 @@ class LocalStack:
         result: dict[str, Any] = handler(
             {"source": "aws.events", "detail-type": "Scheduled Event"},
             LambdaContext("ReconcilerFunction", timeout_seconds=timeout),
+        )
+        return result
+
+    def run_status_sync(self, timeout_seconds: float | None = None) -> dict[str, Any]:
+        """One scheduled run of the status sync, as EventBridge would start it, with the template's timeout."""
+        handler = load_handler("status_sync")
+        timeout = timeout_seconds or float(
+            load_template(ROOT / "template.yaml")["Resources"][STATUS_SYNC_ID]["Properties"]["Timeout"]
+        )
+        result: dict[str, Any] = handler(
+            {"source": "aws.events", "detail-type": "Scheduled Event"},
+            LambdaContext("StatusSyncFunction", timeout_seconds=timeout),
         )
         return result
 

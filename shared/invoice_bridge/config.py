@@ -92,3 +92,28 @@ def processor_settings() -> ProcessorSettings:
 @lru_cache(maxsize=1)
 def reconciler_settings() -> ReconcilerSettings:
     return ReconcilerSettings()
+
+
+class StatusSyncSettings(_Settings):
+    ledger_table_name: str = Field(min_length=1)
+    document_kind: Literal["buyer_invoice", "sale_and_tax_invoice"] = "buyer_invoice"
+    status_sync_days: int = Field(default=90, ge=1, le=3660, description="documents older than this leave the sweep")
+    # deal stages, at most one per funnel (C<n>:… for funnel n); empty = the deal's stage is not moved
+    paid_stage_id: Annotated[tuple[str, ...], NoDecode] = ()
+    partly_paid_stage_id: Annotated[tuple[str, ...], NoDecode] = ()
+    move_invoice_to_paid_stage: bool = True
+    stage_moves_backwards: bool = False
+    paid_amount_field: str = Field(default="", pattern=r"^(UF_CRM_[A-Z0-9_]+)?$")
+    paid_date_field: str = Field(default="", pattern=r"^(UF_CRM_[A-Z0-9_]+)?$")
+
+    @field_validator("paid_stage_id", "partly_paid_stage_id", mode="before")
+    @classmethod
+    def _split_stages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
+@lru_cache(maxsize=1)
+def status_sync_settings() -> StatusSyncSettings:
+    return StatusSyncSettings()

@@ -177,6 +177,8 @@ class Ledger:
         return self._conditional_update(
             key,
             "SET #s = :done, onec_ref_key = :ref, onec_number = :number, #total = :total, vat_total = :vat, "
+            # the status sync follows the document from now on (status_sync/open_documents.py)
+            "open_portal = :portal, opened_at = if_not_exists(opened_at, :now), "
             "updated_at = :now REMOVE lease_owner, lease_delivery, lease_expires_at, last_error, reasons, sweep, sweep_at, "
             "unknown_since",
             "#s = :in_progress AND lease_owner = :owner",
@@ -189,6 +191,7 @@ class Ledger:
                 ":total": {"S": total},
                 ":vat": {"S": vat_total},
                 ":now": {"N": str(int(clock.now()))},
+                ":portal": {"S": key.partition("#")[0]},
             },
             extra_names={"#total": "total"},
         )
