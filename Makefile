@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run bench soak doctor status replay redrive clean
+.PHONY: install test lint run bench bench-status soak doctor status replay redrive clean
 
 $(STAMP): pyproject.toml shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: install
 # make bench — a burst of won deals; prints Bitrix24 and 1C requests per invoice
 bench: install
 	$(BIN)/python -m local.benchmark $(if $(DEALS),--deals $(DEALS),)
+
+# make bench-status — the status sync over 500 open documents (DOCUMENTS=n): 1C and Bitrix24 requests per sweep
+# against the bounds, and the sweep's time against the function's timeout
+bench-status: install
+	$(BIN)/python -m local.status_bench $(if $(DOCUMENTS),--documents $(DOCUMENTS),)
 
 # make soak — 1000 won deals on the template's retry settings (clock x20): random faults per request, an hour's
 # Bitrix24 outage and 1C outage, crashes before the ledger write; accounts for each deal (DEALS=n, SEED=s)
