@@ -14,6 +14,7 @@ from types import FrameType
 from invoice_bridge.operator_cli import LOCAL_STATE
 from local.replay import deal_results, render_table, replay
 from local.stack import LocalStack
+from local.status_run import PAID_DEAL, play_accountant, render_status_table, status_results, told_to
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         print(render_table(results))
         all_expected = drained and all(result.as_expected for result in results)
         print(f"\n{'Every sample deal reached its expected outcome.' if all_expected else 'Some deals did not.'}")
+        print("\nThe accountant posts deals 1001 and 1003 and records payments; the status sync tells the deals:\n")
+        play_accountant(stack)
+        statuses = status_results(stack)
+        print(render_status_table(statuses))
+        print(f"\nDeal {PAID_DEAL}'s timeline, from the status sync:")
+        for text in told_to(stack, PAID_DEAL):
+            print("  " + text.replace("\n", "\n  "))
+        all_expected = all_expected and all(row.as_expected for row in statuses)
         print(
             f"Bitrix24 requests: {len(stack.bitrix.request_log)} (portal A), {len(stack.bitrix_b.request_log)} "
             f"(portal B); 1C requests: {len(stack.onec.request_log)}"

@@ -19,3 +19,10 @@ def test_replay_reaches_every_expected_outcome(capsys: pytest.CaptureFixture[str
     assert "b24:9c2e7a1d…:deal:1001" in b_1001
     assert "Вектор АО, sum 366000.00, VAT 66000.00" in b_1001
     assert "7707083894 has a wrong check digit" in output
+    # the loop back: deal 1001 paid in two payments, deal 1003 paid in part, each told in the timeline
+    table = output.split("what Bitrix24 was told", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split()[2]: line for line in table.splitlines() if line.startswith("sandbox.bitrix24.test  deal")}
+    assert " paid " in rows["1001"]
+    assert "yes posted, paid 514 000,00 ₽ in 2 payment(s); 2 comment(s)" in rows["1001"].replace("\u00a0", " ")
+    assert " partly_paid " in rows["1003"]
+    assert "оплачен полностью: 514\u00a0000,00\u00a0₽ из 514\u00a0000,00\u00a0₽" in output
