@@ -21,9 +21,10 @@ from packaging.utils import canonicalize_name
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 
-from invoice_bridge.config import ProcessorSettings
+from invoice_bridge.config import ProcessorSettings, StatusSyncSettings
 from invoice_bridge.ledger import PIN_KEY, SWEEP_INDEX
 from invoice_bridge.retry import JITTER, SQS_MAX_VISIBILITY_SECONDS, backoff_seconds, survivable_outage_seconds
+from invoice_bridge.status_sync.open_documents import OPEN_INDEX
 from local.template_resources import (
     LocalResources,
     TemplateError,
@@ -187,12 +188,17 @@ def test_cfn_lint_reports_nothing() -> None:
 
 def test_translates_offline_into_the_expected_resources(translated: dict[str, Any]) -> None:
     functions = _resources(translated, "AWS::Lambda::Function")
-    assert set(functions) == {"WebhookReceiverFunction", "InvoiceProcessorFunction", "ReconcilerFunction"}
+    assert set(functions) == {
+        "WebhookReceiverFunction",
+        "InvoiceProcessorFunction",
+        "ReconcilerFunction",
+        "StatusSyncFunction",
+    }
     assert len(_resources(translated, "AWS::Lambda::LayerVersion")) == 1
     assert len(_resources(translated, "AWS::ApiGatewayV2::Api")) == 1
     assert len(_resources(translated, "AWS::ApiGatewayV2::Stage")) == 1
-    assert len(_resources(translated, "AWS::IAM::Role")) == 3
-    assert len(_resources(translated, "AWS::Events::Rule")) == 1
+    assert len(_resources(translated, "AWS::IAM::Role")) == 4
+    assert len(_resources(translated, "AWS::Events::Rule")) == 2
 
     (mapping,) = _resources(translated, "AWS::Lambda::EventSourceMapping").values()
     properties = mapping["Properties"]
@@ -269,6 +275,18 @@ def test_environment_variables(translated: dict[str, Any]) -> None:
         },
         "ReconcilerFunction": common
         | {"LEDGER_TABLE_NAME", "QUEUE_URL", "TRIGGER_STAGE_IDS", "RETRY_BACKOFF_MAX_SECONDS"},
+        "StatusSyncFunction": common
+        | {
+            "LEDGER_TABLE_NAME",
+            "DOCUMENT_KIND",
+            "STATUS_SYNC_DAYS",
+            "PAID_STAGE_ID",
+            "PARTLY_PAID_STAGE_ID",
+            "MOVE_INVOICE_TO_PAID_STAGE",
+            "STAGE_MOVES_BACKWARDS",
+            "PAID_AMOUNT_FIELD",
+            "PAID_DATE_FIELD",
+        },
     }
     for name, function in _resources(translated, "AWS::Lambda::Function").items():
         variables = function["Properties"]["Environment"]["Variables"]
@@ -438,8 +456,7 @@ def test_reconciler_reads_the_ledger_and_enqueues_only(translated: dict[str, Any
 
 def test_ledger_sweep_index_is_sparse_and_small(template: dict[str, Any]) -> None:
     table = template["Resources"]["LedgerTable"]["Properties"]
-    [index] = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == SWEEP_INDEX
+    [index] = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == SWEEP_INDEX]
     assert index["KeySchema"] == [
         {"AttributeName": "sweep", "KeyType": "HASH"},
         {"AttributeName": "sweep_at", "KeyType": "RANGE"},
@@ -448,6 +465,61 @@ def test_ledger_sweep_index_is_sparse_and_small(template: dict[str, Any]) -> Non
     assert {"AttributeName": "sweep", "AttributeType": "S"} in table["AttributeDefinitions"]
     assert {"AttributeName": "sweep_at", "AttributeType": "N"} in table["AttributeDefinitions"]
     assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]}
+
+
+def test_status_sync_reads_the_open_documents_index_and_records_what_was_told(translated: dict[str, Any]) -> None:
+    assert _granted(translated, "StatusSyncFunctionRole") == {
+        "dynamodb:GetItem": {"LedgerTable"},
+        "dynamodb:UpdateItem": {"LedgerTable"},
+        "dynamodb:Query": {"LedgerTable"},
+        "secretsmanager:GetSecretValue": {"BridgeSecret"},
+    }
+    [query] = [
+        statement
+        for name, statement in _statements(translated)
+        if name == "StatusSyncFunctionRole" and "dynamodb:Query" in _as_list(statement["Action"])
+    ]
+    # the open documents' index only: never a query (or scan) of the table itself
+    assert _as_list(query["Action"]) == ["dynamodb:Query"]
+    assert query["Resource"] == {"Fn::Sub": f"${{LedgerTable.Arn}}/index/{OPEN_INDEX}"}
+
+
+def test_status_sync_runs_alone_on_its_own_schedule(template: dict[str, Any]) -> None:
+    function = template["Resources"]["StatusSyncFunction"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == 1  # a transition is told, then recorded
+    [event] = function["Events"].values()
+    assert event == {
+        "Type": "Schedule",
+        "Properties": {"Schedule": {"Ref": "StatusSyncSchedule"}, "Description": event["Properties"]["Description"]},
+    }
+    assert template["Parameters"]["StatusSyncSchedule"]["Default"] == "rate(10 minutes)"
+    assert template["Parameters"]["StatusSyncDays"]["Default"] == 90
+    assert function["Timeout"] >= 120
+
+
+def test_open_documents_index_is_sparse_and_carries_what_the_sweep_reads(template: dict[str, Any]) -> None:
+    table = template["Resources"]["LedgerTable"]["Properties"]
+    [index] = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == OPEN_INDEX]
+    assert index["KeySchema"] == [
+        {"AttributeName": "open_portal", "KeyType": "HASH"},
+        {"AttributeName": "opened_at", "KeyType": "RANGE"},
+    ]
+    assert {"AttributeName": "open_portal", "AttributeType": "S"} in table["AttributeDefinitions"]
+    assert {"AttributeName": "opened_at", "AttributeType": "N"} in table["AttributeDefinitions"]
+    assert index["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["onec_ref_key", "onec_number", "sync_told"],
+    }
+
+
+def test_status_sync_parameters_reach_its_settings(template: dict[str, Any]) -> None:
+    variables = template["Resources"]["StatusSyncFunction"]["Properties"]["Environment"]["Variables"]
+    fields = set(StatusSyncSettings.model_fields)
+    for name in variables:
+        assert name.lower() in fields, name
+    stages = template["Parameters"]["PaidStageId"]["AllowedPattern"]
+    assert re.fullmatch(stages, "C1:WON,WON")
+    assert not re.fullmatch(template["Parameters"]["PaidAmountField"]["AllowedPattern"], "OPPORTUNITY")
 
 
 def _granted(translated: dict[str, Any], role: str) -> dict[str, set[str]]:
@@ -682,9 +754,10 @@ def test_creates_the_ledger_table_with_ttl_and_pitr(
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
     backups = dynamodb.describe_continuous_backups(TableName=resources.table_name)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
-    [index] = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == SWEEP_INDEX
-    assert [part["AttributeName"] for part in index["KeySchema"]] == ["sweep", "sweep_at"]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {SWEEP_INDEX, OPEN_INDEX}
+    assert [part["AttributeName"] for part in indexes[SWEEP_INDEX]["KeySchema"]] == ["sweep", "sweep_at"]
+    assert [part["AttributeName"] for part in indexes[OPEN_INDEX]["KeySchema"]] == ["open_portal", "opened_at"]
 
 
 def test_creates_the_secret_with_the_given_value(
