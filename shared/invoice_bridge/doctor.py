@@ -28,6 +28,7 @@ from invoice_bridge.onec.documents import PROFILES
 from invoice_bridge.onec.schema import MetadataError, OnecSchema, parse_metadata
 from invoice_bridge.portals import configured_portals
 from invoice_bridge.secret import BridgeSecret, OnecConnection, SecretConfigurationError, load_secret
+from invoice_bridge.status_sync.setup_checks import status_sync_checks
 
 # The rates a Russian seller's deals use in 2026; НДС5/НДС7 only matter for simplified-tax sellers.
 REQUIRED_VAT_RATES = ("НДС22", "НДС10", "НДС0", "БезНДС")
@@ -83,6 +84,7 @@ def _onec(settings: ProcessorSettings, connection: OnecConnection, label: str) -
             else Finding(True, f"{label}1C publishes every entity set {profile.name} needs")
         )
         yield from (Finding(f.ok, label + f.text) for f in _vat_rates(schema))
+        yield from (Finding(ok, label + text) for ok, text in status_sync_checks(onec, schema, settings.document_kind))
         inn = connection.organization_inn or settings.onec_organization_inn
         yield from (Finding(f.ok, label + f.text) for f in _organization(onec, inn))
 

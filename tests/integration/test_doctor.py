@@ -52,3 +52,25 @@ def test_a_first_release_secret_shows_its_pin(stack: LocalStack, capsys: pytest.
     assert post(stack, webhook(1001)).status_code == 200
     assert doctor.main([]) == 0
     assert f"pinned to member_id {PORTAL_MEMBER_ID}, domain {PORTAL_DOMAIN}" in capsys.readouterr().out
+
+
+def test_unpublished_payment_registers_name_the_composition_entries(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "--unpublished",
+            "InformationRegister_СтатусыДокументов",
+            "--unpublished",
+            "AccumulationRegister_ОплатаСчетов_RecordType",
+        ]
+    )
+    assert code == 1
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if "status sync" in line]
+    assert line.lstrip().startswith("FIX")
+    assert "add РегистрСведений.СтатусыДокументов, РегистрНакопления.ОплатаСчетов to the OData composition" in line
+    assert "1 problem found." in out
+
+
+def test_status_sync_sets_published_and_readable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    assert "status sync: 1C publishes and reads Document_СчетНаОплатуПокупателю" in capsys.readouterr().out
