@@ -230,3 +230,26 @@ def test_unpublished_registers_fail_the_portal_and_count_for_the_alarm(stack: Lo
     stack.onec.set_outage(None)
     assert report["failed_portals"] == [PORTAL_DOMAIN]
     assert status_comments(stack, 1001) == []
+
+
+def test_sale_profile_tells_the_posted_sale_and_its_tax_invoice() -> None:
+    stack = LocalStack(parameter_overrides={"DocumentKind": "sale_and_tax_invoice"}).start(poll=False)
+    try:
+        requests.post(stack.webhook_url, data=webhook_body(1001), headers=FORM_HEADERS, timeout=10)
+        for _ in range(20):
+            if stack.queued_messages() == 0:
+                break
+            stack.event_source.poll_once(wait_seconds=1)
+        [sale] = stack.onec.documents("Document_РеализацияТоваровУслуг")
+        [tax_invoice] = stack.onec.documents("Document_СчетФактураВыданный")
+        stack.onec.accountant.post(str(sale["Ref_Key"]), "Document_РеализацияТоваровУслуг")
+
+        stack.run_status_sync()
+        stack.run_status_sync()
+
+        [told] = status_comments(stack, 1001)
+        assert f"Реализация № {sale['Number']}" in told
+        assert "проведена бухгалтером" in told
+        assert f"выставлен счёт-фактура № {tax_invoice['Number']}" in told
+    finally:
+        stack.stop()

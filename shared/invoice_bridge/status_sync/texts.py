@@ -11,6 +11,8 @@ from invoice_bridge.status_sync.state import DocumentState, EventKind, Payment, 
 
 NBSP = "\u00a0"
 _DOCUMENT_NAMES = {"buyer_invoice": "Счёт", "sale_and_tax_invoice": "Реализация"}
+# participles agree with the document's gender: счёт проведён, реализация проведена
+_FEMININE = {"проведён": "проведена", "оплачен": "оплачена", "отменён": "отменена", "помечен": "помечена"}
 
 
 def money(value: Decimal) -> str:
@@ -57,4 +59,8 @@ def comment(profile: str, state: DocumentState, change: Transition) -> str:
             lines.append(
                 f"{document} помечен на удаление в 1С." if state.found else f"{document} больше не найден в 1С."
             )
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if profile == "sale_and_tax_invoice":
+        for masculine, feminine in _FEMININE.items():
+            text = text.replace(f" {masculine} ", f" {feminine} ")
+    return text
