@@ -19,6 +19,7 @@ import pytest
 import requests
 from defusedxml import ElementTree
 
+from local.onec_accounting import PAYMENTS, RECEIPTS, STATUSES
 from local.onec_sandbox import (
     INVOICE_SET,
     NOMENCLATURE_TYPE,
@@ -761,7 +762,7 @@ def test_metadata_has_1c_edmx_shape(http: requests.Session, sandbox: OnecSandbox
     sets = {e.get("Name"): e.get("EntityType") for e in container.iter(f"{EDM}EntitySet")}
     assert sets == {name: f"StandardODATA.{name}" for name in [
         "Catalog_Контрагенты", "Catalog_Номенклатура", "Catalog_Организации", "Catalog_ДоговорыКонтрагентов",
-        "Catalog_Валюты", INVOICE_SET, SALE_SET, TAX_INVOICE_SET]}  # fmt: skip
+        "Catalog_Валюты", INVOICE_SET, SALE_SET, TAX_INVOICE_SET, RECEIPTS, STATUSES, PAYMENTS]}  # fmt: skip
     invoice_type = entity_type(root, INVOICE_SET)
     assert invoice_type is not None
     assert [ref.get("Name") for ref in invoice_type.iter(f"{EDM}PropertyRef")] == ["Ref_Key"]
@@ -793,7 +794,7 @@ def test_metadata_declares_post_and_unpost_for_each_document(http: requests.Sess
         parameters = {p.get("Name"): p.get("Type") for p in function.iter(f"{EDM}Parameter")}
         assert parameters["PostingModeOperational"] == "Edm.Boolean"
         bound.setdefault(str(function.get("Name")), set()).add(str(parameters["bindingParameter"]))
-    documents = {f"StandardODATA.{name}" for name in (INVOICE_SET, SALE_SET, TAX_INVOICE_SET)}
+    documents = {f"StandardODATA.{name}" for name in (INVOICE_SET, SALE_SET, TAX_INVOICE_SET, RECEIPTS)}
     assert bound == {"Post": documents, "Unpost": documents}
 
 
@@ -849,6 +850,9 @@ def test_metadata_declares_every_property_the_sandbox_serves(http: requests.Sess
     sale = post_to(http, fresh, SALE_SET, sale_body(unique_comment())).json()
     post_to(http, fresh, TAX_INVOICE_SET, tax_invoice_body(sale["Ref_Key"]))
     post(http, fresh, invoice(unique_comment()))
+    [paid] = fresh.documents(INVOICE_SET)
+    fresh.accountant.post(str(paid["Ref_Key"]))
+    fresh.accountant.record_receipt(str(paid["Ref_Key"]), Decimal("100.00"))  # a receipt and both registers
     root = metadata_of(http, fresh)
 
     for name in [e.get("Name", "") for e in root.iter(f"{EDM}EntitySet")]:
