@@ -32,14 +32,16 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from local.bitrix24_batch import run_batch
+from local.bitrix24_lists import ListOrder, UnknownOrderField, ordered
 from local.bitrix24_sandbox_protocol import (
     encode_json,
-    parse_command_query,
     parse_query,
     split_command,
     uf_name_from_camel,
     uf_name_to_camel,
 )
+from local.bitrix24_time import TimeProfile, time_block
 from local.seed import (
     COMPANIES,
     DEALS,
@@ -194,6 +196,8 @@ class _MethodResult:
     next: int | None = None
     operating: float = 0.0  # accumulated operating seconds of the method, for the answer's time block
     operating_reset_at: int | None = None  # None: the window from now
+    oldest_reset_at: float | None = None  # when the oldest live charge ages out (None: nothing counted)
+    is_batch: bool = False  # the batch call itself, never charged
 
 
 class _Crash(Exception):
@@ -304,6 +308,11 @@ class OperatingMeter:
                         break
         return until
 
+    def oldest_reset_at(self, method: str, window: float) -> float | None:
+        """When the method's oldest live charge ages out (its counter next drops), or None when none is live."""
+        charges = self._live(method, window, self._clock())
+        return charges[0][0] + window if charges else None
+
     def reset_at(self, method: str, window: float) -> float:
         """When the method's counter is back to zero: its newest live charge plus the window (or now plus it)."""
         now = self._clock()
@@ -364,27 +373,6 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _time_block(
-    start: float,
-    finish: float,
-    *,
-    operating: float = 0.0,
-    operating_reset_at: int | None = None,
-) -> dict[str, Any]:
-    return {
-        "start": start,
-        "finish": finish,
-        "duration": finish - start,
-        "processing": finish - start,
-        "date_start": _iso(datetime.fromtimestamp(start, PORTAL_TZ)),
-        "date_finish": _iso(datetime.fromtimestamp(finish, PORTAL_TZ)),
-        "operating_reset_at": (
-            int(start) + OPERATING_WINDOW_SECONDS if operating_reset_at is None else operating_reset_at
-        ),
-        "operating": operating,
-    }
-
-
 def _vat_id(rate: Decimal | None) -> int | None:
     for vat_id, vat_rate in VAT_IDS.items():
         if vat_rate == rate:
@@ -441,6 +429,18 @@ def _matches(
     operator, field_name = match.group(1) or "=", match.group(2)
     numeric, dated = field_name in numeric_fields, field_name in date_fields
     actual = _comparable(row.get(field_name), numeric, dated)
+    if isinstance(wanted, list | dict) and operator in {">", ">=", "<", "<="}:
+        # An array for a comparison (e.g. a batch reference that resolved to a whole page): the old CRM filter
+        # ORs one condition per element, an element that is itself an array counting as PHP casts it (1 or 0);
+        # an empty array sets no condition. [inferred from CSQLWhere; see local.bitrix24_batch]
+        options = list(wanted.values()) if isinstance(wanted, dict) else wanted
+        if not options:
+            return True
+        return any(
+            _matches(row, key, int(bool(option)) if isinstance(option, list | dict) else option, numeric_fields,
+                     date_fields, known_fields)
+            for option in options
+        )  # fmt: skip
     if operator in {"@", "!@"} or isinstance(wanted, list):
         options = wanted if isinstance(wanted, list) else [wanted]
         found = actual in {_comparable(option, numeric, dated) for option in options}
@@ -507,6 +507,7 @@ def _list_rows(
     filter_value: Any = None,
     date_fields: frozenset[str] = frozenset(),
     uf_prefix: str | None = None,
+    list_order: ListOrder = ListOrder.IDEAL,
 ) -> _MethodResult:
     """Filter, order, page and select like a Bitrix24 list method (50 per page, ``start=-1`` skips total)."""
     filters = _param(params, "filter") if filter_value is None else filter_value
@@ -519,16 +520,17 @@ def _list_rows(
         row for row in rows if all(_matches(row, k, v, numeric_fields, date_fields, known) for k, v in filters.items())
     ]
 
-    order = _param(params, "order")
-    if isinstance(order, dict) and order:
-        for field_name, direction in reversed(list(order.items())):
-            if field_name not in known:
-                continue
-            numeric, dated = field_name in numeric_fields, field_name in date_fields
-            keys = {id(row): _sort_key(row.get(field_name), numeric, dated) for row in selected}
-            selected.sort(key=lambda row: keys[id(row)], reverse=str(direction).upper() == "DESC")
-    else:
-        selected.sort(key=lambda row: int(row[id_field]))
+    try:
+        selected = ordered(
+            selected,
+            _param(params, "order"),
+            known=known,
+            id_field=id_field,
+            sort_key=lambda name, value: _sort_key(value, name in numeric_fields, name in date_fields),
+            mode=list_order,
+        )
+    except UnknownOrderField as exc:
+        raise RestError(400, "", str(exc)) from exc
 
     start = _as_int(_param(params, "start")) or 0
     count_total = start != -1
@@ -603,8 +605,12 @@ class Bitrix24Sandbox:
         invoice_user_fields: Iterable[str] | None = None,
         user_id: str = WEBHOOK_USER_ID,
         webhook_code: str = WEBHOOK_CODE,
+        time_profile: TimeProfile = TimeProfile.REAL,
+        list_order: ListOrder = ListOrder.REAL,
     ) -> None:
         self._lock = threading.RLock()
+        self.time_profile = time_profile  # how the ``time`` block looks (local.bitrix24_time)
+        self.list_order = list_order  # default order and unknown order keys of list methods (local.bitrix24_lists)
         self.user_id = user_id
         self.webhook_code = webhook_code  # the secret part of this portal's incoming-webhook URL
         self._deals: dict[int, Deal] = {deal.id: deal for deal in deals}
@@ -880,7 +886,14 @@ class Bitrix24Sandbox:
                 raise early_error
             outcome = self._batch(params) if method == "batch" else self._invoke(method, params)
         except OperatingLimitError as exc:
-            timing = _time_block(started, time.time(), operating=exc.operating, operating_reset_at=exc.reset_at)
+            timing = time_block(
+                started,
+                time.time(),
+                profile=self.time_profile,
+                operating=exc.operating,
+                newest_reset_at=exc.reset_at,
+                oldest_reset_at=exc.reset_at,
+            )
             return exc.status, {**exc.body(), "time": timing}
         except _Crash:
             return 500, {"error": "INTERNAL_SERVER_ERROR", "error_description": "Internal server error"}
@@ -895,10 +908,19 @@ class Bitrix24Sandbox:
         return 200, payload
 
     def _timing(self, started: float, outcome: _MethodResult) -> dict[str, Any]:
+        """The answer's ``time`` block, idealised or as real portals write it (``local.bitrix24_time``)."""
         reset_at = outcome.operating_reset_at
         if reset_at is None:
             reset_at = math.ceil(self._operating.now() + self.operating_window_seconds)
-        return _time_block(started, time.time(), operating=outcome.operating, operating_reset_at=reset_at)
+        return time_block(
+            started,
+            time.time(),
+            profile=self.time_profile,
+            operating=outcome.operating,
+            newest_reset_at=reset_at,
+            oldest_reset_at=outcome.oldest_reset_at,
+            counted=not outcome.is_batch,
+        )
 
     @staticmethod
     def _read_params(query: str, content_type: str, body: bytes) -> dict[str, Any]:
@@ -933,61 +955,49 @@ class Bitrix24Sandbox:
                 raise _Crash(method)
         handler = self._handlers.get(method)
         if handler is None:
-            raise RestError(400, "ERROR_METHOD_NOT_FOUND", "Method not found!")
+            # CRestServer answers an unknown method with 404 (STATUS_NOT_FOUND), in a batch as that command's error
+            raise RestError(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
         try:
             outcome = handler(params)
         finally:
             self._operating.charge(method, self._operating_cost(method))
         outcome.operating = self._operating.used(method, window)
         outcome.operating_reset_at = math.ceil(self._operating.reset_at(method, window))
+        outcome.oldest_reset_at = self._operating.oldest_reset_at(method, window)
         return outcome
 
     # -- batch ----------------------------------------------------------------------------------------------
 
     def _batch(self, params: dict[str, Any]) -> _MethodResult:
+        """``batch`` as the REST module runs it (``local.bitrix24_batch``: 50 commands, the rest refused one by
+        one; PHP-array sections; ``$result``/``$next``/``$total`` references resolved to the deepest value)."""
         commands = _batch_commands(params.get("cmd"))
-        if len(commands) > MAX_BATCH_COMMANDS:
-            raise RestError(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
-        parsed = [(key, *split_command(command)) for key, command in commands]
-        if any(method == "batch" for _, method, _ in parsed):
+        if any(split_command(command)[0] == "batch" for _, command in commands):
             raise RestError(405, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage")
-        halt = _truthy(params.get("halt", 0))
-
-        results: dict[str, Any] = {}
-        errors: dict[str, Any] = {}
-        totals: dict[str, Any] = {}
-        nexts: dict[str, Any] = {}
-        times: dict[str, Any] = {}
         blocked_until: list[int] = []
-        sections = {"result": results, "result_total": totals, "result_next": nexts}
-        for key, method, query in parsed:
+
+        def execute(method: str, command_params: dict[str, Any]) -> dict[str, Any]:
             started = time.time()
             try:
-                outcome = self._invoke(method, parse_command_query(query, sections))
+                outcome = self._invoke(method, command_params)
             except RestError as exc:
-                errors[key] = exc.body()
                 if isinstance(exc, OperatingLimitError):
                     blocked_until.append(exc.reset_at)
-                if halt:
-                    break
-                continue
-            results[key] = outcome.result
-            if outcome.total is not None:
-                totals[key] = outcome.total
+                return exc.body()
+            answer: dict[str, Any] = {"result": outcome.result}
             if outcome.next is not None:
-                nexts[key] = outcome.next
-            times[key] = self._timing(started, outcome)
-        # PHP encodes an empty array as [], so every empty section is a JSON list, not an object.
+                answer["next"] = outcome.next
+            if outcome.total is not None:
+                answer["total"] = outcome.total
+            answer["time"] = self._timing(started, outcome)
+            return answer
+
+        sections = run_batch(commands, _truthy(params.get("halt", 0)), execute)
         # The batch call itself is never charged; a blocked command's unblock time shows in the batch's time.
         return _MethodResult(
-            {
-                "result": results or [],
-                "result_error": errors or [],
-                "result_total": totals or [],
-                "result_next": nexts or [],
-                "result_time": times or [],
-            },
+            sections,
             operating_reset_at=max(blocked_until) if blocked_until else None,
+            is_batch=True,
         )
 
     # -- crm.deal.* -----------------------------------------------------------------------------------------
@@ -1064,6 +1074,7 @@ class Bitrix24Sandbox:
             date_fields=_DEAL_DATE_FIELDS,
             always_selected=("ID",),
             uf_prefix="UF_",
+            list_order=self.list_order,
         )
 
     def _deal_update(self, params: dict[str, Any]) -> _MethodResult:
@@ -1167,6 +1178,7 @@ class Bitrix24Sandbox:
             numeric_fields=_ITEM_NUMERIC_FIELDS,
             date_fields=_ITEM_DATE_FIELDS,
             always_selected=("id",),
+            list_order=self.list_order,
         )
         return _MethodResult({"items": listed.result}, total=listed.total, next=listed.next)
 
@@ -1321,6 +1333,7 @@ class Bitrix24Sandbox:
             numeric_fields=_PRODUCT_ROW_NUMERIC_FIELDS,
             always_selected=("id",),
             filter_value=filters,
+            list_order=self.list_order,
         )
         return _MethodResult({"productRows": listed.result}, total=listed.total, next=listed.next)
 
@@ -1338,6 +1351,7 @@ class Bitrix24Sandbox:
             id_field="ID",
             numeric_fields=_STATUS_NUMERIC_FIELDS,
             always_selected=("ID",),
+            list_order=self.list_order,
         )
 
     # -- requisites and companies ---------------------------------------------------------------------------
@@ -1371,6 +1385,7 @@ class Bitrix24Sandbox:
             id_field="ID",
             numeric_fields=frozenset({"ID", "ENTITY_TYPE_ID", "ENTITY_ID", "PRESET_ID", "SORT"}),
             always_selected=("ID",),
+            list_order=self.list_order,
         )
 
     def _requisite_get(self, params: dict[str, Any]) -> _MethodResult:
@@ -1407,6 +1422,7 @@ class Bitrix24Sandbox:
             numeric_fields=frozenset({"id", "iblockId", "vatId", "measure", "type", "sort"}),
             always_selected=("id", "iblockId"),
             filter_value=filters,
+            list_order=self.list_order,
         )
         return _MethodResult({"products": listed.result}, total=listed.total, next=listed.next)
 
@@ -1544,6 +1560,8 @@ def _camel_product_row(row: Mapping[str, Any]) -> dict[str, Any]:
 def _batch_error_codes(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     result = payload.get("result")
     errors = result.get("result_error") if isinstance(result, dict) else None
+    if isinstance(errors, list):  # keys 0..n-1 come back as a JSON list
+        errors = {str(index): value for index, value in enumerate(errors)}
     if not isinstance(errors, dict):
         return ()
     return tuple((str(key), str(value.get("error", ""))) for key, value in errors.items() if isinstance(value, dict))
@@ -1682,7 +1700,7 @@ def _product_row(product: Product) -> dict[str, Any]:
         "vatIncluded": _yn(product.vat_included),
         "weight": None,
         "width": None,
-        "xmlId": product.xml_id,
+        "xmlId": product.xml_id or "",  # an unset external code is "" on a real portal, never null
     }
 
 

@@ -3,7 +3,7 @@
 Bitrix24 is a PHP application, so it reads request parameters the way PHP's ``parse_str`` does:
 ``filter[ENTITY_ID]=11&select[]=ID`` becomes ``{"filter": {"ENTITY_ID": "11"}, "select": ["ID"]}``.
 A ``batch`` command is ``"method?query"`` whose query may hold ``$result[cmd][FIELD][0]`` references to the
-results of earlier commands. Responses render decimal figures as JSON numbers, as the real API does.
+results of earlier commands (resolved in :mod:`local.bitrix24_batch`). Responses render decimal figures as JSON numbers, as the real API does.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from urllib.parse import parse_qsl, quote
 
 _KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _SEGMENT_RE = re.compile(r"\[([^\[\]]*)\]")
-_REFERENCE_RE = re.compile(r"\$(result_total|result_next|result)((?:\[[^\[\]]*\])+)")
 
 
 # ---- bracket keys ---------------------------------------------------------------------------------------
@@ -100,48 +99,6 @@ def split_command(command: str) -> tuple[str, str]:
     method = method.strip().strip("/").lower()
     method = method.removesuffix(".json")
     return method, query
-
-
-def _walk(value: Any, path: list[str]) -> Any:
-    for segment in path:
-        if isinstance(value, Mapping):
-            value = value.get(segment)
-        elif isinstance(value, list) and segment.isdigit() and int(segment) < len(value):
-            value = value[int(segment)]
-        else:
-            return None
-    return value
-
-
-def resolve_reference(section: Mapping[str, Any], path: list[str]) -> Any:
-    """Follow ``[cmd][FIELD][0]…`` through one batch section (results, totals or next offsets)."""
-    if not path:
-        return None
-    return _walk(section.get(path[0]), path[1:])
-
-
-def substitute_references(value: str, sections: Mapping[str, Mapping[str, Any]]) -> Any:
-    """Replace ``$result[...]`` references in one decoded query value.
-
-    A value that is exactly one reference takes the referenced value (a list or dict stays structured);
-    references inside longer text are rendered as text. Missing or failed commands give an empty value.
-    """
-    whole = _REFERENCE_RE.fullmatch(value)
-    if whole is not None:
-        found = resolve_reference(sections.get(whole.group(1), {}), _SEGMENT_RE.findall(whole.group(2)))
-        return found if isinstance(found, dict | list) else scalar_text(found)
-
-    def replace(match: re.Match[str]) -> str:
-        found = resolve_reference(sections.get(match.group(1), {}), _SEGMENT_RE.findall(match.group(2)))
-        return "" if isinstance(found, dict | list) else scalar_text(found)
-
-    return _REFERENCE_RE.sub(replace, value)
-
-
-def parse_command_query(query: str, sections: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Decode a batch command's query, substitute references in its values, then nest the keys."""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return nest_pairs((key, substitute_references(value, sections)) for key, value in pairs)
 
 
 # ---- values and JSON ------------------------------------------------------------------------------------
