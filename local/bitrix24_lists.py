@@ -41,7 +41,7 @@ def ordered(
     """``rows`` in the order a list method answers them; ``sort_key(field, value)`` compares one field's values."""
     if isinstance(order, Mapping) and order:
         for field_name in order:
-            if field_name not in known and mode is ListOrder.REAL:
+            if known and field_name not in known and mode is ListOrder.REAL:  # fields are known from rows
                 raise UnknownOrderField(f"Unknown field definition `{field_name}`")
         result = list(rows)
         for field_name, direction in reversed(list(order.items())):

@@ -893,6 +893,7 @@ class Bitrix24Sandbox:
                 operating=exc.operating,
                 newest_reset_at=exc.reset_at,
                 oldest_reset_at=exc.reset_at,
+                blocked=True,
             )
             return exc.status, {**exc.body(), "time": timing}
         except _Crash:

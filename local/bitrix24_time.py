@@ -46,9 +46,11 @@ def time_block(
     newest_reset_at: float,
     oldest_reset_at: float | None,
     counted: bool = True,
+    blocked: bool = False,
 ) -> dict[str, Any]:
     """``counted`` is False for the ``batch`` call itself (never charged). ``newest_reset_at`` and
-    ``oldest_reset_at`` are when the newest and the oldest live charge age out (None: nothing is counted)."""
+    ``oldest_reset_at`` are when the newest and the oldest live charge age out (None: nothing is counted). A
+    ``blocked`` answer (429) always says when the method unblocks."""
     duration = finish - start
     if profile is TimeProfile.IDEAL:
         return {
@@ -69,7 +71,8 @@ def time_block(
         "date_start": _iso(start),
         "date_finish": _iso(finish),
     }
-    if counted and operating > 0 and oldest_reset_at is not None:
+    if blocked or (counted and operating > 0 and oldest_reset_at is not None):
+        assert oldest_reset_at is not None  # noqa: S101 - a block always has its end
         block["operating_reset_at"] = math.ceil(oldest_reset_at)
         block["operating"] = _number(operating)
     return block

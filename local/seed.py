@@ -51,7 +51,7 @@ class Company:
 class Product:
     id: int
     name: str
-    xml_id: str  # a 1C Ref_Key when the catalog came from 1C, else the numeric ID
+    xml_id: str | None  # a 1C Ref_Key when the catalog came from 1C, else the numeric ID; None: never set
     vat_rate: Decimal | None  # None: without VAT
     vat_included: bool = True
 

@@ -4,7 +4,8 @@ stages modified since its checkpoint, and queues those the ledger has not seen s
 It sweeps exactly the portals the secret configures (or the pinned single portal of the first release's form),
 never one learned from an event, each with its own checkpoint item in the ledger and its own Bitrix24 client.
 Pages are chained inside one `batch` request (`>ID` from the previous page's last row, `start=-1` so the portal
-skips counting).
+skips counting); after a short page the chain's reference is unresolved and the portal substitutes the deepest
+value it has, so pages past the first short one are ignored.
 
 Cost. Per portal and run: one Bitrix24 `batch` request per listing and 500 entities changed since the checkpoint,
 so 2 requests for a quiet portal (deals and new invoices; 1 when TriggerStageIds names only deal stages or only
@@ -132,6 +133,7 @@ def _pages(client: Bitrix24Client, listing: _Listing, after_id: int) -> tuple[li
         commands[f"page_{page}"] = (listing.method, params)
     result = client.batch(commands)
     rows: list[Changed] = []
+    last_id = after_id
     for page in range(PAGES_PER_REQUEST):
         answer: Any = result.results.get(f"page_{page}")
         for part in listing.rows_path:
@@ -139,14 +141,19 @@ def _pages(client: Bitrix24Client, listing: _Listing, after_id: int) -> tuple[li
         if not isinstance(answer, list):
             error = result.errors.get(f"page_{page}")
             raise RuntimeError(f"listing {listing.method} failed: {error.code if error else ''} {error}")
-        rows.extend(
+        # A page chained to a short page gets an unresolved `$result[page_k][49][id]`, which the portal turns
+        # into the deepest value it can resolve (the whole page), so it may list again from the start: only the
+        # pages up to the first short one count, and only rows past the previous page's last ID.
+        page_rows = [
             Changed(
                 listing.entity_type,
                 int(row[listing.id_field]),
                 datetime.fromisoformat(str(row[listing.modified_field])),
             )
             for row in answer
-        )
+        ]
+        rows.extend(row for row in page_rows if row.entity_id > last_id)
+        last_id = max((row.entity_id for row in page_rows), default=last_id)
         if len(answer) < PAGE_SIZE:
             return rows, True
     return rows, False

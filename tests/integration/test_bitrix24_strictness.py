@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 
+from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
+from invoice_bridge.reconciler import list_changed
 from local.bitrix24_batch import php_array, resolve_value
 from local.bitrix24_lists import ListOrder
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.bitrix24_time import TimeProfile
-from local.seed import PRODUCTS
+from local.seed import DEALS, PRODUCTS
 
 TIMEOUT = 5
 
@@ -195,7 +198,7 @@ def test_real_lists_promise_no_order_and_refuse_unknown_order_keys(portal: Bitri
 
 
 def test_unset_xml_id_is_an_empty_string() -> None:
-    products = [dataclasses.replace(PRODUCTS[0], xml_id=None), *PRODUCTS[1:]]
+    products = [dataclasses.replace(PRODUCTS[0], xml_id=None), *PRODUCTS[1:]]  # never set
     with Bitrix24Sandbox(products=products) as portal:
         listed = call(portal, "catalog.product.list", {"filter": {"iblockId": 23}, "select": ["id", "xmlId"]})
         single = call(portal, "catalog.product.get", {"id": PRODUCTS[0].id}).json()["result"]["product"]
@@ -203,3 +206,57 @@ def test_unset_xml_id_is_an_empty_string() -> None:
     values = [row.get("xmlId") for row in listed.json()["result"]["products"]]
     assert None not in values
     assert "" in values
+
+
+# ---- the bridge against the stricter portal ---------------------------------------------------------------
+
+
+def test_bridge_reads_list_shaped_sections(portal: Bitrix24Sandbox) -> None:
+    client = Bitrix24Client(portal.webhook_url, timeout=5)
+    answered = client.batch({"0": ("crm.deal.get", {"id": 1001}), "1": ("crm.deal.list", {"select": ["ID"]})})
+    assert answered.results["0"]["ID"] == "1001"
+    assert answered.totals["1"] == len(answered.results["1"])
+    failed = client.batch({"0": ("crm.deal.get", {"id": 4242}), "1": ("crm.deal.get", {"id": 1001})})
+    assert failed.errors["0"].description == "Not found"
+    assert failed.results["1"]["ID"] == "1001"
+    assert "1" not in failed.errors
+
+
+def test_bridge_reads_fifty_first_commands_and_the_length_errors(portal: Bitrix24Sandbox) -> None:
+    cmd = {f"c{i}": f"crm.deal.get?id={1001 if i % 2 else 4242}" for i in range(52)}
+    answer = batch(portal, cmd)
+    assert answer["result_error"]["c51"]["error"] == "ERROR_BATCH_LENGTH_EXCEEDED"
+
+
+def test_operating_limit_without_a_reset_in_the_answer_waits_for_the_last_one_seen() -> None:
+    slept: list[float] = []
+    with Bitrix24Sandbox(operating_cost_seconds={"crm.deal.get": 1.0}) as portal:
+        client = Bitrix24Client(portal.webhook_url, timeout=5, sleep=slept.append)
+        first = client.call("crm.deal.get", {"id": 1001})  # its time block carries operating_reset_at
+        portal.fail_next(1, status=429, error="OPERATION_TIME_LIMIT", description="no time block")
+        assert client.call("crm.deal.get", {"id": 1001}) == first
+        assert len(slept) == 1
+        assert 500 < slept[0] <= 602  # the oldest charge ages out ten minutes after the first call
+        portal.fail_next(1, status=429, error="OPERATION_TIME_LIMIT", description="no time block")
+        client.remaining_seconds = lambda: 20.0
+        with pytest.raises(Bitrix24Error) as caught:
+            client.call("crm.deal.get", {"id": 1001})
+    assert caught.value.status == 429
+    assert caught.value.transient  # beyond the invocation: back to the queue
+    assert len(slept) == 1
+    fresh = Bitrix24Client("http://127.0.0.1:9/rest/1/x/", timeout=1)
+    assert fresh._wait_before_retry(Bitrix24Error("m", 429, "OPERATION_TIME_LIMIT", ""), True, 1) is None
+
+
+def test_reconciler_ignores_pages_chained_to_a_short_page() -> None:
+    many = [dataclasses.replace(DEALS[0], id=5000 + i) for i in range(60)]
+    with Bitrix24Sandbox(deals=[*DEALS, *many]) as portal:
+        client = Bitrix24Client(portal.webhook_url, timeout=5)
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        changed, finished = list_changed(client, (), since, 5)
+    ids = [c.entity_id for c in changed if c.entity_type.value == "deal"]
+    assert finished
+    assert len(ids) == len(set(ids))
+    assert ids == sorted(ids)
+    won = {d.id for d in [*DEALS, *many] if d.stage_semantic_id == "S"}
+    assert set(ids) == won

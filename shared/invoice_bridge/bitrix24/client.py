@@ -117,6 +117,8 @@ class Bitrix24Client:
         self._sleep = sleep
         self.remaining_seconds: Callable[[], float] = lambda: math.inf
         self.request_count = 0
+        # operating_reset_at of the latest answer that carried one: a 429 without its own is waited out by it
+        self._last_reset_at: float | None = None
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
         payload = self._post(method, dict(params or {}), read_only=is_read_method(method))
@@ -131,9 +133,9 @@ class Bitrix24Client:
         body = payload.get("result")
         if not isinstance(body, dict):
             raise Bitrix24Error("batch", 200, "UNEXPECTED_ANSWER", "batch result is not an object")
-        raw_results = body.get("result")
-        results = dict(raw_results) if isinstance(raw_results, dict) else {}
+        results = _section(body.get("result"))
         unanswered = [key for key in commands if key not in results]
+        self._remember_reset(payload)
         return BatchResult(
             results=results,
             errors=_batch_errors(body.get("result_error"), unanswered),
@@ -159,9 +161,19 @@ class Bitrix24Client:
                     raise
                 self._sleep(wait)
 
+    def _remember_reset(self, payload: dict[str, Any]) -> None:
+        reset_at = _operating_reset_at(payload)
+        if reset_at is not None:
+            self._last_reset_at = reset_at
+
     def _wait_before_retry(self, error: Bitrix24Error, read_only: bool, failures: int) -> float | None:
-        if error.status == 429 and error.reset_at is not None:
-            wait = max(0.0, error.reset_at - time.time()) + 0.5
+        if error.status == 429:
+            # Real portals often leave operating_reset_at out (the docs' own samples do): then the latest one
+            # seen is the best guess, and with none at all the message goes back to the queue (transient).
+            reset_at = error.reset_at if error.reset_at is not None else self._last_reset_at
+            if reset_at is None or reset_at <= time.time():
+                return None if reset_at is None or failures > 1 else 1.0
+            wait = reset_at - time.time() + 0.5
             return wait if failures <= 2 and wait < self.remaining_seconds() - self._timeout else None
         if read_only and (error.status == 0 or error.status >= 500) and failures <= self._read_retries:
             backoff: float = min(8.0, 0.5 * 2.0 ** (failures - 1))
@@ -183,6 +195,7 @@ class Bitrix24Client:
         if not isinstance(payload, dict):
             raise Bitrix24Error(method, response.status_code, "UNEXPECTED_ANSWER", "the answer is not a JSON object")
         if response.status_code >= 400 or "error" in payload:
+            self._remember_reset(payload)
             raise Bitrix24Error(
                 method,
                 response.status_code,
@@ -190,6 +203,7 @@ class Bitrix24Client:
                 str(payload.get("error_description") or ""),
                 reset_at=_operating_reset_at(payload),
             )
+        self._remember_reset(payload)
         return payload
 
 
@@ -222,12 +236,20 @@ def is_read_method(method: str) -> bool:
     return action in {"get", "list", "fields"} or method.lower() == "batch"
 
 
+def _section(raw: Any) -> dict[str, Any]:
+    """A batch section by command key. The portal writes each section as a PHP array, so one whose keys are
+    exactly 0..n-1 arrives as a JSON list (REST module, `CRestProvider::methodsBatch`): index i is key "i"."""
+    if isinstance(raw, dict):
+        return {str(key): value for key, value in raw.items()}
+    if isinstance(raw, list):
+        return {str(index): value for index, value in enumerate(raw)}
+    return {}
+
+
 def _counts(raw: Any) -> dict[str, int]:
-    """`result_total` / `result_next`: a dict keyed by command, or `[]` when empty."""
-    if not isinstance(raw, dict):
-        return {}
+    """`result_total` / `result_next`: by command key (a list when the keys are 0..n-1; `[]` when empty)."""
     counts: dict[str, int] = {}
-    for key, value in raw.items():
+    for key, value in _section(raw).items():
         try:
             counts[str(key)] = int(value)
         except (TypeError, ValueError):
@@ -236,14 +258,13 @@ def _counts(raw: Any) -> dict[str, int]:
 
 
 def _batch_errors(raw: Any, unanswered: list[str]) -> dict[str, BatchCommandError]:
-    """`result_error` is a dict keyed by command or, seen in real answers, a bare list: then it belongs, in
-    order, to the commands that have no result."""
-    if isinstance(raw, dict):
-        items = list(raw.items())
-    elif isinstance(raw, list):
+    """`result_error` by command key. A list is the PHP array of keys 0..n-1 (only the first commands failed);
+    when those indexes are not command keys (a list seen in real answers of batches with named commands), it
+    belongs, in order, to the commands that have no result."""
+    if isinstance(raw, list) and not all(str(index) in unanswered for index in range(len(raw))):
         items = list(zip(unanswered, raw, strict=False))
     else:
-        return {}
+        items = list(_section(raw).items())
     errors: dict[str, BatchCommandError] = {}
     for key, value in items:
         if isinstance(value, dict):

@@ -301,7 +301,13 @@ def _buyer(
     entity_type: EntityType, record: DealRecord, names: CommandNames, result: BatchResult
 ) -> tuple[RequisiteRecord | None, str, list[str]]:
     raw = result.results.get(names.company_requisites) or []
-    company_requisites = [row for row in raw if isinstance(row, dict)] if isinstance(raw, list) else []
+    # The list is filtered by `$result[main][COMPANY_ID]`; with no company that reference is unresolved and the
+    # portal substitutes the deepest value it has (the whole record), so keep only the company's own requisites.
+    company_requisites = [
+        row
+        for row in (raw if isinstance(raw, list) else [])
+        if isinstance(row, dict) and str(row.get("ENTITY_ID", record.COMPANY_ID)) == str(record.COMPANY_ID)
+    ]
     linked_id = link_field(names, result, "REQUISITE_ID")
     if linked_id:
         where = f"the requisite selected in the {entity_type.value}"
