@@ -24,8 +24,9 @@ test: lint
 
 # make run        — local stack, replays events/, then keeps serving
 # make run ONCE=1 — exits after the replay: 0 when every sample deal reached its expected outcome
+# make run POST=1 — with OnecPostDocuments=true: every created document must also be posted in 1C
 run: install
-	$(BIN)/python -m local.run $(if $(ONCE),--once,)
+	$(BIN)/python -m local.run $(if $(ONCE),--once,) $(if $(POST),--post,)
 
 # make bench — a burst of won deals; prints Bitrix24 and 1C requests per invoice
 bench: install

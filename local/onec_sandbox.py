@@ -54,6 +54,14 @@ from local.onec_metadata import (
     entity_types,
     render_metadata,
 )
+from local.onec_posting_checks import (
+    AccountingSetUp,
+    before_write,
+    posting_failure,
+    posting_problems,
+    posting_rows,
+    posting_types,
+)
 from local.seed import ONEC_BASE, ONEC_PASSWORD, ONEC_USERNAME, OnecBase
 
 __all__ = [
@@ -300,6 +308,7 @@ class OnecSandbox:
         flavour: OnecFlavour = OnecFlavour.BP_3_0_198,
         latency_seconds: float = 0.0,
         max_sessions: int | None = None,
+        accounting: AccountingSetUp | None = None,
     ) -> None:
         if latency_seconds < 0:
             raise ValueError("latency_seconds must not be negative")
@@ -311,9 +320,13 @@ class OnecSandbox:
         self._unpublished = frozenset(base.unpublished) | unpublished
         self._flavour = flavour
         self._enums = flavour.enums()
-        self._types = {**entity_types(flavour), **accounting_types()}  # registers and receipts: onec_accounting
+        # registers and receipts: onec_accounting; what posting refers to: onec_posting_checks
+        self._types = {**entity_types(flavour), **accounting_types(), **posting_types()}
         self._sets: dict[str, list[dict[str, Any]]] = {name: [] for name in self._types}
         self._sets.update(_catalogs(base))
+        # what posting refers to: bank accounts, the main warehouse, the accounts (local.onec_posting_checks)
+        self.accounting = accounting or AccountingSetUp()
+        self._sets.update(posting_rows(self._sets[ORGANIZATIONS], self.accounting, _data_version(1)))
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._outage: _Fault | None = None
@@ -684,6 +697,9 @@ class OnecSandbox:
             document = self._sets[entity_set][index]
             if action == "Post" and document["DeletionMark"]:
                 raise ODataError(500, "-1", f"Помеченный на удаление документ не может быть проведен: {entity_set}")
+            problems = posting_problems(entity_set, document, self._find) if action == "Post" else []
+            if problems:  # BP's ОбработкаПроверкиЗаполнения refuses the posting (local.onec_posting_checks)
+                raise ODataError(500, "-1", posting_failure(f"{entity_set} {document['Number']}", problems))
             self._replace(entity_set, index, {**document, "Posted": action == "Post"})
         return _Response(200, b"", {"DataServiceVersion": "3.0"})
 
@@ -856,6 +872,7 @@ class OnecSandbox:
     def _complete(self, entity_type: EntityType, entity: dict[str, Any], body: Mapping[str, Any]) -> None:
         """Under the lock: check references and the kind's own rules, compute what 1C computes on write,
         number the object and give it a new DataVersion."""
+        before_write(entity_type.name, entity, lambda name: self._sets.get(name, []), self.accounting)
         self._check_references(entity_type, entity)
         check = _KIND_CHECKS.get(entity_type.name)
         if check is not None:

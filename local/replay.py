@@ -89,6 +89,8 @@ class DealResult:
     documents: int  # drafts in 1C carrying the deal's key
     document_total: Decimal | None
     buyer: str = ""  # the 1C counterparty of its one document
+    posted: bool = False  # its one document is posted
+    posting: bool = False  # the run posts documents (OnecPostDocuments=true), so a created one must be posted
 
     @property
     def outcome(self) -> str:
@@ -105,6 +107,7 @@ class DealResult:
                 and self.record.status is LedgerStatus.CREATED
                 and self.documents == 1
                 and self.document_total == self.deal.opportunity
+                and (self.posted or not self.posting)
             )
         if expected == "rejected":
             return (
@@ -119,7 +122,11 @@ class DealResult:
         if self.record is None:
             return f"no invoice: stage {self.deal.stage_id} is not a trigger stage"
         if self.record.status is LedgerStatus.CREATED:
-            return f"1C {self.record.onec_number}: {self.buyer}, sum {self.record.total}, VAT {self.record.vat_total}"
+            state = (", posted" if self.posted else ", NOT posted") if self.posting else ""
+            return (
+                f"1C {self.record.onec_number}: {self.buyer}, sum {self.record.total}, VAT {self.record.vat_total}"
+                + state
+            )
         if self.record.status is LedgerStatus.REJECTED:
             return "; ".join(self.record.reasons)
         return self.record.last_error or self.record.status.value
@@ -134,7 +141,7 @@ def sample_entities() -> list[SampleEntity]:
     )
 
 
-def deal_results(stack: LocalStack) -> list[DealResult]:
+def deal_results(stack: LocalStack, *, posting: bool = False) -> list[DealResult]:
     assert stack.resources is not None  # noqa: S101
     ledger = Ledger(stack.dynamodb, stack.resources.table_name)
     documents = stack.onec.documents()
@@ -146,7 +153,18 @@ def deal_results(stack: LocalStack) -> list[DealResult]:
         total = Decimal(str(mine[0]["СуммаДокумента"])) if len(mine) == 1 else None
         buyer = buyers.get(str(mine[0].get("Контрагент_Key", "")), "?") if len(mine) == 1 else ""
         record = ledger.get(deal.ledger_key)
-        results.append(DealResult(deal=deal, record=record, documents=len(mine), document_total=total, buyer=buyer))
+        posted = len(mine) == 1 and mine[0].get("Posted") is True
+        results.append(
+            DealResult(
+                deal=deal,
+                record=record,
+                documents=len(mine),
+                document_total=total,
+                buyer=buyer,
+                posted=posted,
+                posting=posting,
+            )
+        )
     return results
 
 

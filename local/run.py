@@ -1,6 +1,8 @@
 """`make run`: start the local stack, replay events/webhooks, print what each sample deal became, keep serving.
 
-`--once` exits after the replay with status 0 when every sample deal reached its expected outcome.
+`--once` exits after the replay with status 0 when every sample deal reached its expected outcome. `--post` runs
+the bridge with OnecPostDocuments=true (`make run POST=1`): then each created document must also be posted, and a
+deal whose document could not be posted says what the 1C base must provide.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--once", action="store_true", help="exit after the replay")
     parser.add_argument("--log-level", default="WARNING", help="the handlers' log level (default WARNING)")
+    parser.add_argument("--post", action="store_true", help="post the documents (OnecPostDocuments=true)")
     args = parser.parse_args(argv)
 
     # SIGTERM (`kill`, a container or CI stopping it) ends the run like Ctrl-C: the stack stops and the state
     # file goes, so `invoice-bridge --local` says the stack is not running instead of failing on a dead endpoint.
     main_thread = threading.current_thread() is threading.main_thread()  # only there can signals be handled
     previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
-    stack = LocalStack(log_level=args.log_level)
+    overrides = {"OnecPostDocuments": "true"} if args.post else {}
+    stack = LocalStack(log_level=args.log_level, parameter_overrides=overrides)
     try:
         stack.start()
         stack.write_state(LOCAL_STATE)  # for `invoice-bridge --local …` from another terminal
@@ -38,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, status in replay(stack):
             print(f"  replayed {name:<28} → HTTP {status}")
         drained = stack.event_source.wait_until_drained(timeout_seconds=120)
-        results = deal_results(stack)
+        results = deal_results(stack, posting=args.post)
         print()
         print(render_table(results))
         all_expected = drained and all(result.as_expected for result in results)

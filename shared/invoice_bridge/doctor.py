@@ -24,7 +24,13 @@ from invoice_bridge.config import ProcessorSettings
 from invoice_bridge.ledger import Ledger, PortalPin
 from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
-from invoice_bridge.onec.documents import PROFILES
+from invoice_bridge.onec.documents import PROFILES, BuyerInvoiceProfile
+from invoice_bridge.onec.posting import (
+    GOODS_LINE_ACCOUNTS,
+    SALE_HEADER_ACCOUNTS,
+    PostingDefaults,
+    PostingSetupMissing,
+)
 from invoice_bridge.onec.schema import MetadataError, OnecSchema, parse_metadata
 from invoice_bridge.portals import configured_portals
 from invoice_bridge.secret import BridgeSecret, OnecConnection, SecretConfigurationError, load_secret
@@ -87,6 +93,8 @@ def _onec(settings: ProcessorSettings, connection: OnecConnection, label: str) -
         yield from (Finding(ok, label + text) for ok, text in status_sync_checks(onec, schema, settings.document_kind))
         inn = connection.organization_inn or settings.onec_organization_inn
         yield from (Finding(f.ok, label + f.text) for f in _organization(onec, inn))
+        if settings.onec_post_documents:
+            yield from (Finding(f.ok, label + f.text) for f in _posting(onec, inn, profile.name))
 
 
 def _check_onec_metadata(onec: ODataClient, connection: OnecConnection) -> tuple[Finding, OnecSchema | None]:
@@ -122,6 +130,32 @@ def _organization(onec: ODataClient, organization_inn: str) -> Iterator[Finding]
         yield Finding(False, f"organisation: {exc.explain() if isinstance(exc, ODataError) else exc}")
         return
     yield Finding(True, f"organisation {organization.name} issues the documents")
+
+
+def _posting(onec: ODataClient, organization_inn: str, profile: str) -> Iterator[Finding]:
+    """With OnecPostDocuments=true: what BP's fill checks need when posting is in the base (onec.posting)."""
+    try:
+        organization = CatalogResolver(onec, ttl_seconds=0).organization(organization_inn)
+    except (OnecSetupError, ReferenceNotFound, ODataError):
+        return  # already reported by the organisation check
+    defaults = PostingDefaults(onec, ttl_seconds=0)
+    needs: list[Callable[[], object]]
+    if profile == BuyerInvoiceProfile.name:
+        needs = [lambda: defaults.bank_account(organization.ref_key)]
+    else:
+        needs = [defaults.warehouse, lambda: defaults.accounts({**SALE_HEADER_ACCOUNTS, **GOODS_LINE_ACCOUNTS})]
+    problems: list[str] = []
+    for need in needs:
+        try:
+            need()
+        except PostingSetupMissing as exc:
+            problems.append(str(exc))
+        except ODataError as exc:
+            problems.append(exc.explain())
+    if not problems:
+        yield Finding(True, f"posting (OnecPostDocuments=true): 1C has what BP needs to post {profile} documents")
+    for problem in problems:
+        yield Finding(False, f"posting (OnecPostDocuments=true): {problem}")
 
 
 def _bitrix24(bitrix: Bitrix24Client, settings: ProcessorSettings) -> Iterator[Finding]:

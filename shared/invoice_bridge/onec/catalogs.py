@@ -9,6 +9,7 @@ from typing import Literal
 from invoice_bridge.invoice.model import Buyer
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.literals import guid_literal, string_literal
+from invoice_bridge.onec.posting import PostingDefaults
 from invoice_bridge.ttl_cache import TtlCache
 
 ORGANIZATIONS = "Catalog_Организации"
@@ -64,6 +65,7 @@ class CatalogResolver:
         self._contracts: TtlCache[tuple[str, str], str | None] = TtlCache(ttl_seconds)
         self._currencies: TtlCache[str, str] = TtlCache(ttl_seconds)
         self._items: TtlCache[str, str] = TtlCache(ttl_seconds)
+        self.posting = PostingDefaults(client, ttl_seconds=ttl_seconds)  # what BP needs to post (onec.posting)
 
     def organization(self, inn: str) -> Organization:
         return self._organizations.get_or_load(inn, lambda: self._load_organization(inn))

@@ -6,6 +6,7 @@ unknown finds it instead of creating it twice; it is a draft ("pending review") 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -31,6 +32,12 @@ from invoice_bridge.onec.document_keys import (
     neutral,
     read_by_ref,
     tax_invoice_search,
+)
+from invoice_bridge.onec.posting import (
+    GOODS_LINE_ACCOUNTS,
+    SALE_HEADER_ACCOUNTS,
+    SERVICE_LINE_ACCOUNTS,
+    PostingSetupMissing,
 )
 from invoice_bridge.onec.schema import ItemReference, OnecSchema
 
@@ -110,6 +117,17 @@ def _header(
     return header
 
 
+def _posting_fields(context: DocumentContext, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """What BP needs to post (`onec.posting`). A draft gets what the base has; when posting is configured and
+    the base lacks it, the deal waits for the set-up (`OnecSetupError`) and `doctor` says what to add."""
+    try:
+        return load()
+    except PostingSetupMissing as exc:
+        if context.post:
+            raise OnecSetupError(f"posting is configured (OnecPostDocuments=true) but {exc}") from exc
+        return {}
+
+
 def _amounts(line: InvoiceLine) -> dict[str, Any]:
     return {
         "LineNumber": str(line.line_number),
@@ -158,6 +176,10 @@ class BuyerInvoiceProfile:
         return {
             "ВидОперации": "ТоварыИУслуги",
             **_header(context, organization, draft, PENDING_REVIEW),
+            "ОрганизацияПолучатель_Key": organization.ref_key,  # the payee; BP checks it when posting
+            **_posting_fields(
+                context, lambda: {"СтруктурнаяЕдиница_Key": context.catalogs.posting.bank_account(organization.ref_key)}
+            ),
             "КурсВзаиморасчетов": 1,
             "КратностьВзаиморасчетов": 1,
             "СуммаДокумента": draft.total,
@@ -223,12 +245,22 @@ class SaleAndTaxInvoiceProfile:
         check_vat_rates(context.schema, draft)
         goods = [line for line in draft.lines if line.product_code]
         services = [line for line in draft.lines if not line.product_code]
+        posting = context.catalogs.posting
+        goods_accounts = _posting_fields(context, lambda: posting.accounts(GOODS_LINE_ACCOUNTS))
+        service_accounts = _posting_fields(context, lambda: posting.accounts(SERVICE_LINE_ACCOUNTS))
         return {
             "ВидОперации": "Товары" if not services else "ПродажаКомиссия" if goods else "Услуги",
             **_header(context, organization, draft, PENDING_REVIEW),
+            **_posting_fields(context, lambda: posting.accounts(SALE_HEADER_ACCOUNTS)),
+            **(_posting_fields(context, lambda: {"Склад_Key": posting.warehouse()}) if goods else {}),
             "СуммаДокумента": draft.total,
-            "Товары": [self._goods_line(context.catalogs, index, line) for index, line in enumerate(goods, 1)],
-            "Услуги": [self._service_line(index, line) for index, line in enumerate(services, 1)],
+            "Товары": [
+                {**self._goods_line(context.catalogs, index, line), **goods_accounts}
+                for index, line in enumerate(goods, 1)
+            ],
+            "Услуги": [
+                {**self._service_line(index, line), **service_accounts} for index, line in enumerate(services, 1)
+            ],
         }
 
     @staticmethod
