@@ -382,7 +382,10 @@ def _property(xml: _Xml, depth: int, name: str, edm_type: str, *, nullable: bool
 
 def render_metadata(types: Iterable[EntityType], enums: Mapping[str, tuple[str, ...]]) -> str:
     """The EDMX document 1C answers at `<service root>$metadata`, for the given (published) entity types."""
+    from local import onec_metadata_links as linked
+
     published = list(types)
+    navigation = linked.links(published)
     xml = _Xml(['<?xml version="1.0" encoding="UTF-8"?>'])
     xml.add(0, '<edmx:Edmx xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" Version="1.0">')
     xml.add(
@@ -398,7 +401,9 @@ def render_metadata(types: Iterable[EntityType], enums: Mapping[str, tuple[str, 
             _property(xml, 4, prop.name, prop.type, nullable=prop.name != "Ref_Key")
         for section in entity_type.tabular_sections:
             _property(xml, 4, section.name, f"Collection({NAMESPACE}.{section.row_type(entity_type.name)})")
+        linked.navigation_properties(xml.add, _attributes, 4, navigation.get(entity_type.name, []))
         xml.add(3, "</EntityType>")
+        linked.section_entity_types(xml.add, _attributes, entity_type, navigation)
     for entity_type in published:
         for section in entity_type.tabular_sections:
             xml.add(3, f"<ComplexType{_attributes(Name=section.row_type(entity_type.name))}>")
@@ -407,20 +412,20 @@ def render_metadata(types: Iterable[EntityType], enums: Mapping[str, tuple[str, 
             for column in section.columns:
                 _property(xml, 4, column.name, column.type)
             xml.add(3, "</ComplexType>")
-    # 1C publishes enum-typed attributes as Edm.String holding the value name (onec.md §1.5); how (or whether) a
-    # live base lists an enumeration's values in $metadata is unverified (onec.md §5 item 7). The sandbox lists
-    # them as CSDL v3 EnumType elements so a bridge can see which VAT rates the release has; a bridge must read a
-    # missing EnumType as "values unknown" and not block on it.
-    xml.add(3, "<!-- Enumerations: properties stay Edm.String; the EnumType lists are a sandbox convention. -->")
+    # 1C publishes enum-typed attributes as Edm.String holding the value name (onec.md §1.5) and lists each
+    # enumeration as an EnumType whose members carry a Name only (the real UT $metadata in onec_samples' source);
+    # a bridge must still read a missing EnumType as "values unknown" and not block on it.
     for name, members in enums.items():
-        xml.add(3, f"<EnumType{_attributes(Name=name, UnderlyingType='Edm.Int32')}>")
-        for index, member in enumerate(members):
-            xml.add(4, f"<Member{_attributes(Name=member, Value=str(index))}/>")
+        xml.add(3, f"<EnumType{_attributes(Name=name)}>")
+        for member in members:
+            xml.add(4, f"<Member{_attributes(Name=member)}/>")
         xml.add(3, "</EnumType>")
-    xml.add(3, f"<EntityContainer{_attributes(Name=NAMESPACE, m__IsDefaultEntityContainer='true')}>")
+    linked.associations(xml.add, _attributes, navigation)
+    xml.add(3, f"<EntityContainer{_attributes(Name=linked.CONTAINER, m__IsDefaultEntityContainer='true')}>")
     for entity_type in published:
         entity = f"{NAMESPACE}.{entity_type.name}"
         xml.add(4, f"<EntitySet{_attributes(Name=entity_type.name, EntityType=entity)}/>")
+        linked.section_entity_sets(xml.add, _attributes, entity_type)
     for entity_type in published:
         if not entity_type.is_document:
             continue

@@ -54,6 +54,7 @@ from local.onec_metadata import (
     entity_types,
     render_metadata,
 )
+from local.onec_metadata_links import section_of, section_rows
 from local.onec_posting_checks import (
     AccountingSetUp,
     before_write,
@@ -619,6 +620,9 @@ class OnecSandbox:
                 raise ODataError(405, "19", f"HTTP-метод {method} запрещён для $metadata")
             return _Response(200, self.metadata().encode("utf-8"), dict(_XML_HEADERS))
         published = [name for name in self._sets if name not in self._unpublished]
+        section = section_of(self._types, entity_set) if entity_set not in self._sets else None
+        if section is not None and section[0] in published:
+            return self._section_set(request, *section)
         if entity_set and entity_set not in published:
             # The HTTP status a live base gives for an unpublished set is unverified (onec.md §5.1).
             raise ODataError(404, "8", f"Тип сущности не найден: {entity_set}")
@@ -655,6 +659,17 @@ class OnecSandbox:
             updated = self._update(entity_set, key, request.body, request.headers.get("if-match"))
             return self._json(200, self._element(entity_set, updated), metadata)
         raise ODataError(405, "19", f"HTTP-метод {method} не поддерживается песочницей для {entity_set}")
+
+    def _section_set(self, request: _Request, owner: str, section: str) -> _Response:
+        """A tabular section's own set (`Document_X_Товары`): read-only, rows keyed by Ref_Key and LineNumber."""
+        entity_set = f"{owner}_{section}"
+        if request.method != "GET" or request.key is not None:
+            # onec.md §1.7: rows cannot be created directly (code 13); the sandbox serves the set read-only
+            raise ODataError(400, "13", f"Создание строк табличной части напрямую не поддерживается: {entity_set}")
+        with self._lock:
+            rows = section_rows(list(self._sets[owner]), section)
+        payload = {"odata.metadata": f"{self.url}$metadata#{entity_set}", "value": copy.deepcopy(rows)}
+        return self._json(200, payload, "nometadata" not in request.query.get("$format", ""))
 
     def _json(
         self, status: int, payload: dict[str, Any], metadata: bool, headers: dict[str, str] | None = None
