@@ -34,6 +34,18 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from local.odata_filter import FilterError, Node, indexed_range, matches, parse_filter
 from local.onec_accounting import Accountant, accounting_types
+from local.onec_formats import (
+    ATOM_HEADERS,
+    TEXT_HEADERS,
+    Format,
+    UnsupportedFormat,
+    atom_entry,
+    atom_feed,
+    expand,
+    inline_count,
+    negotiate,
+    service_document,
+)
 from local.onec_metadata import (
     ALL_VAT_RATES,
     CONTRACTS,
@@ -92,7 +104,7 @@ _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _RESOURCE_RE = re.compile(r"^(?P<set>[^()/]*)(?:\((?P<key>[^)]*)\))?(?P<tail>/.*)?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 _INT_RE = re.compile(r"^-?[0-9]+$")
-_KNOWN_OPTIONS = frozenset({"$format", "$filter", "$select", "$top", "$skip", "$orderby", "$inlinecount"})
+_KNOWN_OPTIONS = frozenset({"$format", "$filter", "$select", "$top", "$skip", "$orderby", "$inlinecount", "$expand"})
 _JSON_HEADERS = {"Content-Type": "application/json;charset=utf-8", "DataServiceVersion": "3.0"}
 _XML_HEADERS = {"Content-Type": "application/xml;charset=utf-8", "DataServiceVersion": "3.0"}
 _CREATABLE = frozenset({INVOICE_SET, SALE_SET, TAX_INVOICE_SET, COUNTERPARTIES, CONTRACTS})
@@ -626,39 +638,84 @@ class OnecSandbox:
         if entity_set and entity_set not in published:
             # The HTTP status a live base gives for an unpublished set is unverified (onec.md §5.1).
             raise ODataError(404, "8", f"Тип сущности не найден: {entity_set}")
+        if request.tail == "/$count" and key is None and entity_set:
+            return self._count(request)
         if request.tail:
             return self._call_action(request)
-        fmt = query.get("$format", "")
-        if fmt != "json" and not fmt.startswith("application/json"):
-            raise ODataError(
-                400, "3", "Тип представления не поддерживается: песочница отвечает только JSON ($format=json)"
-            )
+        try:  # $format, else Accept, else Atom (local.onec_formats)
+            fmt = negotiate(query.get("$format"), request.headers.get("accept"))
+        except UnsupportedFormat:
+            raise ODataError(400, "3", f"Тип представления не поддерживается: {query.get('$format')}") from None
         unknown = sorted(name for name in query if name.startswith("$") and name not in _KNOWN_OPTIONS)
         if unknown:
             raise ODataError(400, "14", f"Опция запроса не поддерживается песочницей: {unknown[0]}")
-        metadata = "nometadata" not in fmt
+        metadata = fmt is not Format.JSON_NO_METADATA
+        atom = fmt is Format.ATOM
+        entity_type = self._types.get(entity_set)
         if not entity_set:
             if method != "GET":
                 raise ODataError(405, "19", f"HTTP-метод {method} запрещён для корня сервиса")
+            if atom:
+                return _Response(200, service_document(self.url, published), dict(_XML_HEADERS))
             value = [{"name": name, "url": name} for name in published]
             return self._json(200, {"odata.metadata": f"{self.url}$metadata", "value": value}, metadata)
         if method == "GET":
             if key is not None:
-                response = self._json(200, self._entity(entity_set, key, query), metadata)
+                element = self._entity(entity_set, key, query)
+                response = (
+                    _Response(200, atom_entry(self.url, entity_set, element, entity_type), dict(ATOM_HEADERS))
+                    if atom
+                    else self._json(200, element, metadata)
+                )
                 response.rows_examined = 1  # the Ref_Key index
                 return response
             payload, examined = self._collection(entity_set, query)
-            response = self._json(200, payload, metadata)
+            if atom:
+                count = int(payload["odata.count"]) if "odata.count" in payload else None
+                feed = atom_feed(self.url, entity_set, payload["value"], entity_type, count)
+                response = _Response(200, feed, dict(ATOM_HEADERS))
+            else:
+                response = self._json(200, payload, metadata)
             response.rows_examined = examined
             return response
         if method == "POST" and key is None and entity_set in _CREATABLE:
             created = self._create(entity_set, request.body)
             location = quote(f"{self.url}{entity_set}(guid'{created['Ref_Key']}')", safe=":/()'")
+            if atom:
+                body = atom_entry(self.url, entity_set, self._render(entity_set, created), entity_type)
+                return _Response(201, body, {**ATOM_HEADERS, "Location": location})
             return self._json(201, self._element(entity_set, created), metadata, {"Location": location})
         if method == "PATCH" and key is not None:
             updated = self._update(entity_set, key, request.body, request.headers.get("if-match"))
+            if atom:
+                return _Response(200, atom_entry(self.url, entity_set, updated, entity_type), dict(ATOM_HEADERS))
             return self._json(200, self._element(entity_set, updated), metadata)
         raise ODataError(405, "19", f"HTTP-метод {method} не поддерживается песочницей для {entity_set}")
+
+    def _count(self, request: _Request) -> _Response:
+        """`Set/$count[?$filter=…]`: the number of matching objects as bare text (onec.md §1.3)."""
+        if request.method != "GET":
+            raise ODataError(405, "19", f"HTTP-метод {request.method} запрещён для $count")
+        payload, examined = self._collection(
+            request.entity_set,
+            {k: v for k, v in request.query.items() if k == "$filter"} | {"$inlinecount": "allpages"},
+        )
+        response = _Response(200, str(payload["odata.count"]).encode("utf-8"), dict(TEXT_HEADERS))
+        response.rows_examined = examined
+        return response
+
+    def _expanded(self, entity_set: str, rows: list[dict[str, Any]], option: str | None) -> list[dict[str, Any]]:
+        if not option:
+            return rows
+
+        def rendered(target: str, key: str) -> dict[str, Any] | None:
+            found = self._find(target, key)
+            return self._render(target, found) if found is not None else None
+
+        try:
+            return expand(self._types[entity_set], option, rows, rendered)
+        except KeyError as exc:
+            raise ODataError(400, "10", f"Свойство не найдено: {exc.args[0]} ($expand)") from None
 
     def _section_set(self, request: _Request, owner: str, section: str) -> _Response:
         """A tabular section's own set (`Document_X_Товары`): read-only, rows keyed by Ref_Key and LineNumber."""
@@ -730,6 +787,7 @@ class OnecSandbox:
         if not found:
             raise ODataError(404, "9", f"Экземпляр сущности не найден: {entity_set}(guid'{key}')")
         selected = self._select(entity_set, found, query.get("$select"), self._properties(entity_set, rows))
+        selected = self._expanded(entity_set, selected, query.get("$expand"))
         return {"odata.metadata": f"{self.url}$metadata#{entity_set}/@Element", **selected[0]}
 
     def _collection(self, entity_set: str, query: dict[str, str]) -> tuple[dict[str, Any], int]:
@@ -749,9 +807,14 @@ class OnecSandbox:
         skip, top = _count_option(query, "$skip") or 0, _count_option(query, "$top")
         rows = rows[skip:] if top is None else rows[skip : skip + top]
         result: dict[str, Any] = {"odata.metadata": f"{self.url}$metadata#{entity_set}"}
-        if query.get("$inlinecount") == "allpages":
+        try:
+            counted = inline_count(query.get("$inlinecount"))
+        except ValueError as exc:
+            raise ODataError(400, "14", str(exc)) from None
+        if counted:
             result["odata.count"] = str(count)
-        result["value"] = self._select(entity_set, rows, query.get("$select"), known)
+        selected = self._select(entity_set, rows, query.get("$select"), known)
+        result["value"] = self._expanded(entity_set, selected, query.get("$expand"))
         return result, examined
 
     def _select(

@@ -277,3 +277,58 @@ def test_a_tabular_section_set_is_readable_and_refuses_new_rows(http: requests.S
         assert rows[0]["LineNumber"] == "1"
         refused = http.post(f"{onec.url}{SALE_SET}_Товары", params={"$format": "json"}, json={}, timeout=10)
     assert refused.json()["odata.error"]["code"] == "13"
+
+
+# ---- 2: formats and query options of a real publication -----------------------------------------------------
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+D = "{http://schemas.microsoft.com/ado/2007/08/dataservices}"
+MD = "{http://schemas.microsoft.com/ado/2007/08/dataservices/metadata}"
+
+
+def test_atom_is_the_default_and_accept_json_gives_json(http: requests.Session) -> None:
+    with OnecSandbox() as onec:
+        atom = http.get(f"{onec.url}Catalog_Валюты", timeout=10)
+        by_accept = http.get(f"{onec.url}Catalog_Валюты", headers={"Accept": "application/json"}, timeout=10)
+        bare = http.get(
+            f"{onec.url}Catalog_Валюты", headers={"Accept": "application/json;odata=nometadata"}, timeout=10
+        )
+        entry = http.get(f"{onec.url}{INVOICE_SET}", timeout=10)
+    assert atom.headers["Content-Type"].startswith("application/atom+xml")
+    feed = ElementTree.fromstring(atom.content)
+    codes = [p.findtext(f"{D}Code") for p in feed.iter(f"{MD}properties")]
+    assert "643" in codes
+    assert by_accept.json()["value"][0]["Code"] == codes[0]
+    assert "odata.metadata" in by_accept.json()
+    assert "odata.metadata" not in bare.json()
+    assert ElementTree.fromstring(entry.content).tag == f"{ATOM}feed"
+
+
+def test_count_inlinecount_and_expand(http: requests.Session) -> None:
+    json_format = {"$format": "json"}
+    with OnecSandbox() as onec:
+        create(http, onec, INVOICE_SET, invoice_body())
+        create(http, onec, INVOICE_SET, invoice_body(Контрагент_Key="b7569c1f-f670-11ea-8591-000c29b45b09"))
+        count = http.get(f"{onec.url}{INVOICE_SET}/$count", timeout=10)
+        filtered = http.get(
+            f"{onec.url}{INVOICE_SET}/$count", params={"$filter": f"Контрагент_Key eq guid'{ROMASHKA}'"}, timeout=10
+        )
+        counted = http.get(
+            f"{onec.url}{INVOICE_SET}", params={**json_format, "$inlinecount": "allpages", "$top": "1"}, timeout=10
+        )
+        uncounted = http.get(f"{onec.url}{INVOICE_SET}", params={**json_format, "$inlinecount": "none"}, timeout=10)
+        wrong = http.get(f"{onec.url}{INVOICE_SET}", params={**json_format, "$inlinecount": "some"}, timeout=10)
+        expanded = http.get(
+            f"{onec.url}{INVOICE_SET}", params={**json_format, "$expand": "Контрагент,Организация"}, timeout=10
+        )
+        unknown = http.get(f"{onec.url}{INVOICE_SET}", params={**json_format, "$expand": "Нет"}, timeout=10)
+    assert (count.status_code, count.text) == (200, "2")
+    assert filtered.text == "1"
+    assert counted.json()["odata.count"] == "2"
+    assert len(counted.json()["value"]) == 1
+    assert "odata.count" not in uncounted.json()
+    assert wrong.json()["odata.error"]["code"] == "14"
+    first = expanded.json()["value"][0]
+    assert first["Контрагент"]["Ref_Key"] == first["Контрагент_Key"]
+    assert first["Организация"]["ИНН"] == "7704407589"
+    assert unknown.json()["odata.error"]["code"] == "10"

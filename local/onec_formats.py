@@ -1,0 +1,166 @@
+"""Answer formats and query options of 1C's standard OData interface that the sandbox once refused (issue 15,
+difference 2): Atom by default, JSON also by `Accept`, `$count`, both `$inlinecount` values, `$expand`.
+
+Sources (reference notes onec.md §1.2-§1.3): JSON from 8.3.6 with `$format=json`, and `$format=application/json;
+odata=nometadata` or `Accept: application/json;odata=…` (LARAVEL real code; ONECODATA "doc 17.4.7"); "Default format
+without `$format` is Atom/XML" (PY1C); `…/Catalog_Товары/$count?$filter=…` returns a bare number and
+`$inlinecount=allpages` adds `"odata.count"` as a string (42C, a copy of 1C's documentation); `$expand` of navigation
+properties from 8.3.9 (PY1C; 42C). The Atom shape follows the real entry in
+onec_samples/bp30_2018_Document_СчетНаОплатуПокупателю_POST_atom_entry.xml (`m:properties`, `d:` names, tabular
+sections as `Collection(..._RowType)` of `d:element`); the feed around entries is OData v3 Atom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from local.onec_metadata import NAMESPACE, ZERO_GUID, Edm, EntityType
+
+ATOM_HEADERS = {"Content-Type": "application/atom+xml;charset=utf-8", "DataServiceVersion": "3.0"}
+TEXT_HEADERS = {"Content-Type": "text/plain;charset=utf-8", "DataServiceVersion": "3.0"}
+_ATOM = "http://www.w3.org/2005/Atom"
+_D = "http://schemas.microsoft.com/ado/2007/08/dataservices"
+_M = "http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"
+_SCHEME = "http://schemas.microsoft.com/ado/2007/08/dataservices/scheme"
+
+
+class Format(StrEnum):
+    JSON = "json"
+    JSON_NO_METADATA = "json-nometadata"
+    ATOM = "atom"
+
+
+class UnsupportedFormat(ValueError):
+    """A `$format` 1C does not know (odata.error code 3: «Тип представления не поддерживается»)."""
+
+
+def negotiate(format_option: str | None, accept: str | None) -> Format:
+    """`$format` wins; otherwise `Accept`; otherwise Atom, as a real publication answers."""
+    if format_option:
+        value = format_option.strip().lower()
+        if value in ("atom", "xml", "application/atom+xml", "application/xml"):
+            return Format.ATOM
+        if value == "json" or value.startswith("application/json"):
+            return Format.JSON_NO_METADATA if "odata=nometadata" in value else Format.JSON
+        raise UnsupportedFormat(format_option)
+    wanted = (accept or "").lower()
+    if "application/json" in wanted:
+        return Format.JSON_NO_METADATA if "odata=nometadata" in wanted else Format.JSON
+    return Format.ATOM
+
+
+def inline_count(value: str | None) -> bool:
+    """Whether `$inlinecount` asks for the count: `allpages` yes, `none` (or absent) no, anything else refused."""
+    if value is None or value == "none":
+        return False
+    if value == "allpages":
+        return True
+    raise ValueError(f"$inlinecount={value}: ожидается allpages или none")
+
+
+# ---- $expand -------------------------------------------------------------------------------------------------
+
+
+def expand(
+    entity_type: EntityType, option: str, rows: list[dict[str, Any]], find: Callable[[str, str], dict[str, Any] | None]
+) -> list[dict[str, Any]]:
+    """Each row with the named navigation properties inlined (the referenced object, or null for an empty one)."""
+    names = [name.strip() for name in option.split(",") if name.strip()]
+    targets: dict[str, tuple[str, str]] = {}
+    for name in names:
+        prop = entity_type.prop(f"{name}_Key")
+        if prop is None or prop.type is not Edm.GUID or len(prop.references) != 1:
+            raise KeyError(name)
+        targets[name] = (prop.name, prop.references[0])
+    expanded = []
+    for row in rows:
+        result = dict(row)
+        for name, (key_name, target) in targets.items():
+            key = str(row.get(key_name) or ZERO_GUID)
+            found = None if key == ZERO_GUID else find(target, key)
+            result[name] = dict(found) if found is not None else None
+        expanded.append(result)
+    return expanded
+
+
+# ---- Atom --------------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escape(str(value))
+
+
+def _properties(entity_set: str, row: Mapping[str, Any], entity_type: EntityType | None) -> str:
+    parts = []
+    for name, value in row.items():
+        if "@" in name:
+            continue
+        section = entity_type.section(name) if entity_type is not None else None
+        if section is not None and isinstance(value, list):
+            row_type = f"{NAMESPACE}.{section.row_type(entity_set)}"
+            elements = "".join(
+                f"<d:element m:type={quoteattr(row_type)}>"
+                + "".join(
+                    f"<d:{column}>{_text(cell)}</d:{column}>" for column, cell in line.items() if column != "Ref_Key"
+                )
+                + "</d:element>"
+                for line in value
+            )
+            parts.append(f"<d:{name} m:type={quoteattr(f'Collection({row_type})')}>{elements}</d:{name}>")
+        elif isinstance(value, dict) or value is None:
+            parts.append(f'<d:{name} m:null="true"/>' if value is None else "")
+        elif value == "":
+            parts.append(f"<d:{name}/>")
+        else:
+            parts.append(f"<d:{name}>{_text(value)}</d:{name}>")
+    return "".join(parts)
+
+
+def _entry(base: str, entity_set: str, row: Mapping[str, Any], entity_type: EntityType | None) -> str:
+    identity = f"{base}{entity_set}(guid'{row.get('Ref_Key', '')}')"
+    return (
+        f"<entry><id>{escape(identity)}</id>"
+        f"<category term={quoteattr(f'{NAMESPACE}.{entity_set}')} scheme={quoteattr(_SCHEME)}/>"
+        '<title type="text"/><updated>0001-01-01T00:00:00Z</updated><author/><summary/>'
+        f'<content type="application/xml"><m:properties>{_properties(entity_set, row, entity_type)}</m:properties>'
+        "</content></entry>"
+    )
+
+
+def atom_entry(base: str, entity_set: str, row: Mapping[str, Any], entity_type: EntityType | None) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<entry xmlns={quoteattr(_ATOM)} xmlns:d={quoteattr(_D)} xmlns:m={quoteattr(_M)} xml:base={quoteattr(base)}>"
+        + _entry(base, entity_set, row, entity_type).removeprefix("<entry>")
+    ).encode("utf-8")
+
+
+def atom_feed(
+    base: str, entity_set: str, rows: list[dict[str, Any]], entity_type: EntityType | None, count: int | None
+) -> bytes:
+    counted = f"<m:count>{count}</m:count>" if count is not None else ""
+    entries = "".join(_entry(base, entity_set, row, entity_type) for row in rows)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<feed xmlns={quoteattr(_ATOM)} xmlns:d={quoteattr(_D)} xmlns:m={quoteattr(_M)} xml:base={quoteattr(base)}>"
+        f'<id>{escape(base + entity_set)}</id><title type="text">{escape(entity_set)}</title>'
+        f"<updated>0001-01-01T00:00:00Z</updated>{counted}{entries}</feed>"
+    ).encode()
+
+
+def service_document(base: str, published: list[str]) -> bytes:
+    """The service root in Atom (onec_samples/service_document_empty_composition.xml, with collections)."""
+    collections = "".join(
+        f'<collection href={quoteattr(name)}><atom:title type="text">{escape(name)}</atom:title></collection>'
+        for name in published
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<service xmlns="http://www.w3.org/2007/app" xmlns:atom="http://www.w3.org/2005/Atom" '
+        f"xml:base={quoteattr(base)}><workspace><atom:title>Default</atom:title>{collections}</workspace></service>"
+    ).encode()
