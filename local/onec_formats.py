@@ -13,9 +13,12 @@ sections as `Collection(..._RowType)` of `d:element`); the feed around entries i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+from defusedxml import ElementTree
 
 from local.onec_metadata import NAMESPACE, ZERO_GUID, Edm, EntityType
 
@@ -164,3 +167,46 @@ def service_document(base: str, published: list[str]) -> bytes:
         '<service xmlns="http://www.w3.org/2007/app" xmlns:atom="http://www.w3.org/2005/Atom" '
         f"xml:base={quoteattr(base)}><workspace><atom:title>Default</atom:title>{collections}</workspace></service>"
     ).encode()
+
+
+# ---- Atom request bodies -----------------------------------------------------------------------------------
+
+
+def _typed(edm: Edm, text: str) -> Any:
+    if edm is Edm.BOOLEAN:
+        return text.strip().lower() == "true"
+    if edm is Edm.DOUBLE:
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            return text  # refused by the write checks as a wrong value
+    return text
+
+
+def parse_atom_entry(raw: bytes, entity_type: EntityType) -> dict[str, Any]:
+    """An Atom `<entry>` a client writes (POST/PATCH) as the JSON body the sandbox checks: values typed by the
+    entity type, tabular sections from their `d:element`s. Raises ValueError when it is not such an entry."""
+    root = ElementTree.fromstring(raw)
+    properties = root.find(f".//{{{_M}}}properties")
+    if root.tag != f"{{{_ATOM}}}entry" or properties is None:
+        raise ValueError("an Atom <entry> with m:properties is expected")
+    body: dict[str, Any] = {}
+    for element in properties:
+        name = element.tag.removeprefix(f"{{{_D}}}")
+        section = entity_type.section(name)
+        if section is not None:
+            rows = []
+            for line in element.iterfind(f"{{{_D}}}element"):
+                row: dict[str, Any] = {}
+                for cell in line:
+                    column_name = cell.tag.removeprefix(f"{{{_D}}}")
+                    column = section.column(column_name)
+                    row[column_name] = _typed(column.type, cell.text or "") if column else cell.text or ""
+                rows.append(row)
+            body[name] = rows
+        elif element.get(f"{{{_M}}}null") == "true":
+            continue
+        else:
+            prop = entity_type.prop(name)
+            body[name] = _typed(prop.type, element.text or "") if prop else element.text or ""
+    return body

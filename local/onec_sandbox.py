@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import dataclasses
 import hmac
 import json
 import re
@@ -32,6 +33,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from defusedxml import ElementTree
+
 from local.odata_filter import FilterError, Node, indexed_range, matches, parse_filter
 from local.onec_accounting import Accountant, accounting_types
 from local.onec_formats import (
@@ -44,6 +47,7 @@ from local.onec_formats import (
     expand,
     inline_count,
     negotiate,
+    parse_atom_entry,
     service_document,
 )
 from local.onec_metadata import (
@@ -652,6 +656,12 @@ class OnecSandbox:
         metadata = fmt is not Format.JSON_NO_METADATA
         atom = fmt is Format.ATOM
         entity_type = self._types.get(entity_set)
+        if entity_type is not None and "xml" in request.headers.get("content-type", "") and request.body:
+            try:  # an Atom entry written by the client: checked as the same JSON body would be
+                body = json.dumps(parse_atom_entry(request.body, entity_type), default=str).encode("utf-8")
+            except (ValueError, ElementTree.ParseError) as exc:
+                raise ODataError(400, "1", f"Не удалось разобрать тело запроса (Atom): {exc}") from None
+            request = dataclasses.replace(request, body=body)
         if not entity_set:
             if method != "GET":
                 raise ODataError(405, "19", f"HTTP-метод {method} запрещён для корня сервиса")
