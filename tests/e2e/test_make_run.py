@@ -26,3 +26,14 @@ def test_replay_reaches_every_expected_outcome(capsys: pytest.CaptureFixture[str
     assert "yes posted, paid 514 000,00 ₽ in 2 payment(s); 2 comment(s)" in rows["1001"].replace("\u00a0", " ")
     assert " partly_paid " in rows["1003"]
     assert "оплачен полностью: 514\u00a0000,00\u00a0₽ из 514\u00a0000,00\u00a0₽" in output
+
+
+def test_replay_with_posting_posts_every_sample_invoice(capsys: pytest.CaptureFixture[str]) -> None:
+    """`make run ONCE=1 POST=1` (OnecPostDocuments=true): BP's posting checks pass for every created document."""
+    assert main(["--once", "--post"]) == 0
+    output = capsys.readouterr().out
+    assert "Every sample deal reached its expected outcome." in output
+    outcomes = output.split("what Bitrix24 was told", 1)[0]
+    created = [line for line in outcomes.splitlines() if " created " in line]
+    assert len(created) == 7
+    assert all(line.endswith(", posted") for line in created)
