@@ -24,7 +24,7 @@ from local.onec_posting_checks import (
     AccountingSetUp,
     bank_account_key,
 )
-from local.onec_sandbox import INVOICE_SET, SALE_SET, TAX_INVOICE_SET, OnecSandbox
+from local.onec_sandbox import INVOICE_SET, SALE_SET, TAX_INVOICE_SET, OnecSandbox, injected_fault
 from local.seed import (
     NOMENCLATURE_CONSULTING,
     NOMENCLATURE_LAPTOP,
@@ -332,3 +332,27 @@ def test_count_inlinecount_and_expand(http: requests.Session) -> None:
     assert first["Контрагент"]["Ref_Key"] == first["Контрагент_Key"]
     assert first["Организация"]["ИНН"] == "7704407589"
     assert unknown.json()["odata.error"]["code"] == "10"
+
+
+def test_a_document_whose_posting_failed_is_posted_by_the_retry() -> None:
+    posts = 0
+
+    def refuse_first_posting(method: str, entity_set: str) -> Any:
+        nonlocal posts
+        if method == "POST" and entity_set == INVOICE_SET:
+            posts += 1
+            if posts == 2:  # the create went through; its Post is refused, as BP refuses an unfilled document
+                return injected_fault(500, "-1", 'Не удалось провести: Поле "Банковский счет" не заполнено')
+        return None
+
+    stack = LocalStack(parameter_overrides={"OnecPostDocuments": "true"}).start(poll=False)
+    try:
+        stack.onec.set_fault_hook(refuse_first_posting)
+        post(stack, webhook(1001))
+        drain(stack)
+        [invoice] = documents_for(stack, BUYER_INVOICES, 1001)
+        assert invoice["Posted"] is True
+        actions = [e.status for e in stack.onec.request_log if e.action == "Post"]
+        assert actions == [500, 200]
+    finally:
+        stack.stop()

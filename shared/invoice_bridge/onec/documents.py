@@ -128,6 +128,17 @@ def _posting_fields(context: DocumentContext, load: Callable[[], dict[str, Any]]
         return {}
 
 
+def _posted_if_configured(
+    context: DocumentContext, entity_set: str, document: OnecDocument | None
+) -> OnecDocument | None:
+    """An earlier attempt may have stopped between writing the document and posting it (BP refused the posting,
+    or the answer was lost): with posting configured, post it now; a refusal again carries BP's reasons."""
+    if document is not None and context.post and not document.posted:
+        context.client.post_document(entity_set, document.ref_key)
+        return document.model_copy(update={"posted": True})
+    return document
+
+
 def _amounts(line: InvoiceLine) -> dict[str, Any]:
     return {
         "LineNumber": str(line.line_number),
@@ -149,7 +160,7 @@ class BuyerInvoiceProfile:
     primary_set = BUYER_INVOICES
 
     def find(self, context: DocumentContext, search: KeySearch) -> OnecDocument | None:
-        return find_by_key(context.client, BUYER_INVOICES, search)
+        return _posted_if_configured(context, BUYER_INVOICES, find_by_key(context.client, BUYER_INVOICES, search))
 
     def read(self, context: DocumentContext, ref_key: str, external_key: str) -> OnecDocument | None:
         return read_by_ref(context.client, BUYER_INVOICES, ref_key)
@@ -207,7 +218,7 @@ class SaleAndTaxInvoiceProfile:
     primary_set = SALES
 
     def find(self, context: DocumentContext, search: KeySearch) -> OnecDocument | None:
-        sale = find_by_key(context.client, SALES, search)
+        sale = _posted_if_configured(context, SALES, find_by_key(context.client, SALES, search))
         if sale is not None:
             self._finish(context, sale, search.external_key)
         return sale
