@@ -171,9 +171,9 @@ class Bitrix24Client:
             # Real portals often leave operating_reset_at out (the docs' own samples do): then the latest one
             # seen is the best guess, and with none at all the message goes back to the queue (transient).
             reset_at = error.reset_at if error.reset_at is not None else self._last_reset_at
-            if reset_at is None or reset_at <= time.time():
-                return None if reset_at is None or failures > 1 else 1.0
-            wait = reset_at - time.time() + 0.5
+            if reset_at is None:
+                return None
+            wait = max(0.0, reset_at - time.time()) + 0.5
             return wait if failures <= 2 and wait < self.remaining_seconds() - self._timeout else None
         if read_only and (error.status == 0 or error.status >= 500) and failures <= self._read_retries:
             backoff: float = min(8.0, 0.5 * 2.0 ** (failures - 1))
