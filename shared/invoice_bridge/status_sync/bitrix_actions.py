@@ -1,8 +1,10 @@
 """Telling Bitrix24: a timeline comment per changed document, and the stage and user-field moves configured.
 
-Cost: at most one read request (a `batch` with the current stages of the entities to move and their funnels'
-stage lists, `crm.status.list`), then every write of the sweep in `batch` requests of 50 commands — so a sweep
-makes at most ⌈writes / 50⌉ + 1 requests to the portal. A stage is moved forward only (by the funnel's SORT)
+Cost: one read request (a `batch` with the current stages of the entities to move and the deal funnels' stage
+lists, `crm.status.list`), a second one only when new invoices are to move (their funnels' stage lists, named by
+the categories the first read found: inside a longer value a `$result[...]` reference is substituted only when
+it is a string — REST module, `CRestUtil::processBatchElement` — and `categoryId` is a number), then every write
+of the sweep in `batch` requests of 50 commands — so a sweep makes at most ⌈writes / 50⌉ + 2 requests. A stage is moved forward only (by the funnel's SORT)
 unless moving backwards is configured; a new invoice (entityTypeId 31) goes to its funnel's success stage
 (semantics "S", the last by SORT), a deal to the configured stage of its funnel.
 """
@@ -20,7 +22,7 @@ from invoice_bridge.status_sync.state import StageGoal
 
 # The same timeline types as the processor's write-backs ("smart_invoice" is unverified, reference/bitrix24.md §2.7).
 TIMELINE_TYPES = {EntityType.DEAL: "deal", EntityType.INVOICE: "smart_invoice"}
-MAX_INVOICE_READS = 24  # crm.item.get + crm.status.list per invoice, beside the deals' commands, in one batch
+MAX_INVOICE_READS = 24  # crm.item.get per invoice, beside the deals' commands, in one batch
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,6 @@ def plan_stages(client: Bitrix24Client, tells: Sequence[Tell], rules: StageRules
     for tell in invoices:
         item = f"invoice_{tell.entity_id}"
         commands[item] = ("crm.item.get", {"entityTypeId": SMART_INVOICE_ENTITY_TYPE_ID, "id": tell.entity_id})
-        entity = f"SMART_INVOICE_STAGE_$result[{item}][item][categoryId]"
-        commands[f"invoice_stages_{tell.entity_id}"] = ("crm.status.list", {"filter": {"ENTITY_ID": entity}})
     if not commands:
         return 0
     if len(commands) > MAX_BATCH_COMMANDS:  # more deals than one read holds: the rest wait for the next sweep
@@ -111,8 +111,34 @@ def plan_stages(client: Bitrix24Client, tells: Sequence[Tell], rules: StageRules
         logger.warning("status sync could not read stages", extra={"error": exc.code})
         return 1
     _plan_deals(deals, result, rules)
-    _plan_invoices(invoices, result, rules)
-    return 1
+    found = {_category(result.results.get(f"invoice_{tell.entity_id}")) for tell in invoices}
+    categories = sorted(category for category in found if category is not None)
+    if not categories:
+        return 1
+    try:
+        stage_lists = client.batch(
+            {
+                f"invoice_stages_{category}": (
+                    "crm.status.list",
+                    {"filter": {"ENTITY_ID": f"SMART_INVOICE_STAGE_{category}"}},
+                )
+                for category in categories
+            }
+        )
+    except Bitrix24Error as exc:
+        logger.warning("status sync could not read invoice stages", extra={"error": exc.code})
+        return 2
+    _plan_invoices(invoices, result, stage_lists, rules)
+    return 2
+
+
+def _category(item: Any) -> int | None:
+    fields = item.get("item") if isinstance(item, dict) else None
+    value = fields.get("categoryId") if isinstance(fields, dict) else None
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _wanted(tell: Tell, rules: StageRules) -> bool:
@@ -140,10 +166,10 @@ def _plan_deals(deals: Sequence[Tell], result: BatchResult, rules: StageRules) -
             tell.stage_to = _move(stage_id, target, stages, rules.allow_backwards)
 
 
-def _plan_invoices(invoices: Sequence[Tell], result: BatchResult, rules: StageRules) -> None:
+def _plan_invoices(invoices: Sequence[Tell], result: BatchResult, stage_lists: BatchResult, rules: StageRules) -> None:
     for tell in invoices:
         item = result.results.get(f"invoice_{tell.entity_id}")
-        listed = result.results.get(f"invoice_stages_{tell.entity_id}")
+        listed = stage_lists.results.get(f"invoice_stages_{_category(item)}")
         if not isinstance(item, dict) or not isinstance(listed, list):
             continue
         stage_id = str((item.get("item") or {}).get("stageId", ""))
