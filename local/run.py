@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{'Every sample deal reached its expected outcome.' if all_expected else 'Some deals did not.'}")
         print("\nThe accountant posts deals 1001 and 1003 and records payments; the status sync tells the deals:\n")
         play_accountant(stack)
-        statuses = status_results(stack)
+        statuses = status_results(stack, posting=args.post)
         print(render_status_table(statuses))
         print(f"\nDeal {PAID_DEAL}'s timeline, from the status sync:")
         for text in told_to(stack, PAID_DEAL):

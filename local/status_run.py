@@ -40,6 +40,8 @@ class StatusRow:
             return False
         if self.expected is Phase.DRAFT:
             return self.comments == 0 and self.told == Told()
+        if self.expected is Phase.POSTED:  # `make run POST=1`: the bridge posted it; told once, nothing paid
+            return self.told.posted and told_paid == 0 and self.comments == 1
         told_phase_ok = self.told.posted and told_paid > 0
         return told_phase_ok and self.comments == (2 if self.expected is Phase.PAID else 1)
 
@@ -75,7 +77,7 @@ def _ref(stack: LocalStack, deal_id: int) -> str:
     return str(item.get("onec_ref_key", {}).get("S", ""))
 
 
-def status_results(stack: LocalStack) -> list[StatusRow]:
+def status_results(stack: LocalStack, *, posting: bool = False) -> list[StatusRow]:
     assert stack.resources is not None  # noqa: S101
     onec = ODataClient(stack.onec.url, username=ONEC_USERNAME, password=ONEC_PASSWORD, timeout=10)
     rows: list[tuple[SampleEntity, str, str, Told]] = []
@@ -88,9 +90,9 @@ def status_results(stack: LocalStack) -> list[StatusRow]:
     states = read_states(onec, "buyer_invoice", [ref for _, ref, _, _ in rows]).states
     results = []
     for entity, ref, number, told in rows:
-        expected = Phase.DRAFT
+        expected = unpaid = Phase.POSTED if posting else Phase.DRAFT
         if entity.member_id == PORTAL_MEMBER_ID and entity.kind == EntityType.DEAL.value:
-            expected = {PAID_DEAL: Phase.PAID, PARTLY_PAID_DEAL: Phase.PARTLY_PAID}.get(entity.id, Phase.DRAFT)
+            expected = {PAID_DEAL: Phase.PAID, PARTLY_PAID_DEAL: Phase.PARTLY_PAID}.get(entity.id, unpaid)
         bitrix = stack.bitrix if entity.member_id == PORTAL_MEMBER_ID else stack.bitrix_b
         timeline = "deal" if entity.kind == EntityType.DEAL.value else "smart_invoice"
         comments = [c for c in bitrix.timeline_comments if (c.entity_type, c.entity_id) == (timeline, entity.id)]
