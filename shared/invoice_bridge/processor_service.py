@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -121,6 +122,7 @@ def current_pipelines() -> PortalPipelines:
 def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Reads every deal of the batch from Bitrix24 at once, one batch per portal, then handles each message;
     failures are reported per message so SQS retries only those."""
+    started = time.monotonic()
     settings = processor_settings()
     try:
         pipelines = current_pipelines()
@@ -145,6 +147,7 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         # A 429 is waited out only while the invocation has time left; otherwise the message goes back to SQS.
         pipeline.bitrix.remaining_seconds = lambda: context.get_remaining_time_in_millis() / 1000
         pipeline.bitrix.request_count = 0
+        pipeline.bitrix.throttled_count = 0
         pipeline.onec.request_count = 0
         pipeline.onec_breaker = breakers.breaker(onec_upstream(pipeline.onec.service_root))
         read = _read_through_breaker(pipeline, portal_messages, breakers.breaker(bitrix24_upstream(member_id)))
@@ -195,14 +198,21 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
                 [m for m in retry if m.write_back is not None and m.write_back.attempt == attempt],
                 delay_seconds=delay,
             )
+    onec_requests = sum({id(p.onec): p.onec.request_count for p in used}.values())
+    throttled = sum(pipeline.bitrix.throttled_count for pipeline in used)
+    # the dashboard's requests per invoice and the Bitrix24 throttling alarm (template.yaml)
+    metrics.add_metric(name="OnecRequests", unit="Count", value=onec_requests)
+    metrics.add_metric(name="Bitrix24Throttled", unit="Count", value=throttled)
     logger.info(
         "batch done",
         extra={
             "messages": len(event.get("Records", [])),
             "portals": len(by_portal),
             "bitrix24_requests": sum(pipeline.bitrix.request_count for pipeline in used),
-            "onec_requests": sum({id(p.onec): p.onec.request_count for p in used}.values()),
+            "bitrix24_throttled": throttled,
+            "onec_requests": onec_requests,
             "failures": len(response.get("batchItemFailures", [])),
+            "seconds": round(time.monotonic() - started, 3),  # the Logs Insights query "slowest batches"
         },
     )
     return response

@@ -19,6 +19,7 @@ from urllib3.util.retry import Retry
 MAX_BATCH_COMMANDS = 50
 MAX_REDIRECTS = 2
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+THROTTLE_STATUSES = frozenset({429, 503})  # the portal's rate limits: 429 OPERATION_TIME_LIMIT, 503 QUERY_LIMIT
 
 
 class Bitrix24Error(RuntimeError):
@@ -119,6 +120,7 @@ class Bitrix24Client:
         self.request_count = 0
         # operating_reset_at of the latest answer that carried one: a 429 without its own is waited out by it
         self._last_reset_at: float | None = None
+        self.throttled_count = 0  # 429 and 503 answers, the session's own 503 retries included
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
         payload = self._post(method, dict(params or {}), read_only=is_read_method(method))
@@ -186,6 +188,7 @@ class Bitrix24Client:
             response = self._session.post(self._base + method, json=body, timeout=self._timeout, allow_redirects=False)
         except requests.RequestException as exc:
             raise Bitrix24Error(method, 0, type(exc).__name__, "network error talking to the portal") from exc
+        self.throttled_count += _throttled_answers(response)
         if response.is_redirect:
             raise _Redirect(_new_base(self._base, response.headers.get("Location", "")))
         try:
@@ -272,6 +275,15 @@ def _batch_errors(raw: Any, unanswered: list[str]) -> dict[str, BatchCommandErro
                 _error_code(value.get("error")), str(value.get("error_description") or "")
             )
     return errors
+
+
+def _throttled_answers(response: requests.Response) -> int:
+    """The 429/503 answers behind one response: the 503s the session retried by itself (urllib3 keeps them in
+    the retry history) and the final answer."""
+    retries = getattr(response.raw, "retries", None)
+    history = getattr(retries, "history", None) or ()
+    earlier = sum(1 for attempt in history if getattr(attempt, "status", None) in THROTTLE_STATUSES)
+    return earlier + (1 if response.status_code in THROTTLE_STATUSES else 0)
 
 
 def _session_with_rate_limit_retries() -> requests.Session:
