@@ -270,6 +270,23 @@ def _dead_letter_target(logical_id: str, properties: Mapping[str, Any]) -> str |
     return dead_letter_id
 
 
+def _failure_record_queues(template: Mapping[str, Any]) -> set[str]:
+    """Queues that only record deployed failures (a schedule's dead letters, a function's failed asynchronous
+    runs): the local stack runs the reconciler directly and has neither, so it leaves them out."""
+    found: set[str] = set()
+    for body in _resources_of_type(template, FUNCTION_TYPE).values():
+        properties = _properties(body)
+        on_failure = ((properties.get("EventInvokeConfig") or {}).get("DestinationConfig") or {}).get("OnFailure")
+        targets = [(on_failure or {}).get("Destination")]
+        for event in (properties.get("Events") or {}).values():
+            targets.append(((event.get("Properties") or {}).get("DeadLetterConfig") or {}).get("Arn"))
+        for target in targets:
+            get_att = target.get("Fn::GetAtt") if isinstance(target, dict) else None
+            if isinstance(get_att, list) and len(get_att) == 2 and get_att[1] == "Arn":
+                found.add(str(get_att[0]))
+    return found
+
+
 def _only(kind: str, names: list[str]) -> str:
     if len(names) != 1:
         raise TemplateError(f"expected exactly one {kind} in the template, found {sorted(names)}")
@@ -287,7 +304,7 @@ def _layout(template: Mapping[str, Any]) -> _Layout:
     dead_letter_queue_id = redriven[queue_id]
     if dead_letter_queue_id not in queues:
         raise TemplateError(f"{queue_id}: dead-letter target {dead_letter_queue_id!r} is not an {QUEUE_TYPE}")
-    unexpected = sorted(set(queues) - {queue_id, dead_letter_queue_id})
+    unexpected = sorted(set(queues) - {queue_id, dead_letter_queue_id} - _failure_record_queues(template))
     if unexpected:
         raise TemplateError(f"the local stack knows one queue and its DLQ; also found {unexpected}")
     return _Layout(
