@@ -1,4 +1,7 @@
-"""SQS → invoice drafts in 1C. Failed messages are reported one by one (ReportBatchItemFailures)."""
+"""SQS → invoice drafts in 1C. Failed messages are reported one by one (ReportBatchItemFailures).
+
+A direct invocation with {"invoice_bridge_probe": "onec"} (`invoice-bridge-doctor --stack`) only checks that 1C
+answers from the processor's network and returns the findings."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoice_bridge.network_probe import is_probe, probe_onec
 from invoice_bridge.observability import logger, metrics, tracer
 from invoice_bridge.processor_service import process_sqs_batch
 
@@ -14,5 +18,7 @@ from invoice_bridge.processor_service import process_sqs_batch
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, Any]:
+    if is_probe(event):
+        return probe_onec()
     return process_sqs_batch(event, context)

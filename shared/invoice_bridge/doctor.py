@@ -1,5 +1,8 @@
 """`invoice-bridge-doctor` (also `make doctor`): finds set-up mistakes before the first deal does.
 
+With `--stack NAME` it reports the deployed processor's network path to 1C (in a VPC or not) and whether 1C
+answers the processor from there (invoice_bridge.network_probe).
+
 Checks the secret (and shows the pin of a first-release single-portal secret), then for each portal 1C
 (reachable, credentials, the entity sets the document kind needs, the VAT rates, the organisation) and Bitrix24
 (the webhook answers, has the crm scope, the trigger stages exist). Prints one line a check and exits non-zero
@@ -15,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import boto3
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
@@ -95,6 +99,17 @@ def _onec(settings: ProcessorSettings, connection: OnecConnection, label: str) -
         yield from (Finding(f.ok, label + f.text) for f in _organization(onec, inn))
         if settings.onec_post_documents:
             yield from (Finding(f.ok, label + f.text) for f in _posting(onec, inn, profile.name))
+
+
+def check_onec_answers(connection: OnecConnection, timeout: float) -> Finding:
+    """Whether 1C answers $metadata with these credentials, from where this runs (the network probe's check)."""
+    onec = ODataClient(
+        connection.odata_url,
+        username=connection.username,
+        password=connection.password.get_secret_value(),
+        timeout=timeout,
+    )
+    return _check_onec_metadata(onec, connection)[0]
 
 
 def _check_onec_metadata(onec: ODataClient, connection: OnecConnection) -> tuple[Finding, OnecSchema | None]:
@@ -219,8 +234,22 @@ def diagnose(settings_factory: Callable[[], ProcessorSettings] = ProcessorSettin
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    findings = diagnose()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--stack", help="a deployed stack: report its network path to 1C and whether 1C answers the processor there"
+    )
+    parser.add_argument("--region", help="AWS region of the deployed stack")
+    args = parser.parse_args(argv)
+    if args.stack:
+        from invoice_bridge.network_probe import network_findings  # it imports this module
+
+        findings = network_findings(
+            boto3.client("cloudformation", region_name=args.region),
+            boto3.client("lambda", region_name=args.region),
+            args.stack,
+        )
+    else:
+        findings = diagnose()
     for finding in findings:
         print(f"  {'ok ' if finding.ok else 'FIX'}  {finding.text}")
     problems = sum(1 for finding in findings if not finding.ok)
