@@ -71,6 +71,10 @@ MATH_ALARMS: dict[str, tuple[set[tuple[str, str]], float]] = {
     ),
     "Bitrix24ThrottlingAlarm": ({("InvoiceBridge", "Bitrix24Throttled"), ("InvoiceBridge", "Bitrix24Requests")}, 10),
     "ReconcilerFailureAlarm": ({("AWS/Lambda", "Errors"), ("AWS/Events", "FailedInvocations")}, 1),
+    "StatusSyncFailureAlarm": (
+        {("AWS/Lambda", "Errors"), ("AWS/Events", "FailedInvocations"), ("InvoiceBridge", "StatusSyncFailures")},
+        1,
+    ),
 }
 
 
@@ -95,12 +99,7 @@ def _emitted_metric_names() -> set[str]:
 
 
 def test_every_alarm_is_one_of_these(alarms: dict[str, dict[str, Any]]) -> None:
-    assert set(alarms) == set(METRIC_ALARMS) | set(MATH_ALARMS) | _status_sync_alarms(alarms)
-
-
-def _status_sync_alarms(alarms: dict[str, dict[str, Any]]) -> set[str]:
-    """The status sync's own alarm, once that function is in the template."""
-    return {name for name in alarms if name.startswith("StatusSync")}
+    assert set(alarms) == set(METRIC_ALARMS) | set(MATH_ALARMS)
 
 
 @pytest.mark.parametrize("logical_id", sorted(METRIC_ALARMS))
@@ -137,19 +136,22 @@ def test_metric_math_alarm(alarms: dict[str, dict[str, Any]], logical_id: str) -
             assert stat["Metric"]["Dimensions"] == SERVICE
 
 
-def test_reconciler_failures_count_runs_the_schedule_could_not_start(
-    alarms: dict[str, dict[str, Any]], template: dict[str, Any]
+@pytest.mark.parametrize(
+    ("logical_id", "function"),
+    [("ReconcilerFailureAlarm", "ReconcilerFunction"), ("StatusSyncFailureAlarm", "StatusSyncFunction")],
+)
+def test_scheduled_failures_count_runs_the_schedule_could_not_start(
+    alarms: dict[str, dict[str, Any]], template: dict[str, Any], logical_id: str, function: str
 ) -> None:
-    undelivered = next(
-        query["MetricStat"]["Metric"]
-        for query in alarms["ReconcilerFailureAlarm"]["Metrics"]
-        if query.get("MetricStat", {}).get("Metric", {}).get("Namespace") == "AWS/Events"
-    )
+    stats = [query["MetricStat"]["Metric"] for query in alarms[logical_id]["Metrics"] if "MetricStat" in query]
+    [undelivered] = [metric for metric in stats if metric["Namespace"] == "AWS/Events"]
     [rule] = undelivered["Dimensions"]
     assert rule["Name"] == "RuleName"
     # SAM names the schedule's rule <Function><Event>; the reference must exist after the transform
-    assert rule["Value"] == {"Ref": "ReconcilerFunctionSweep"}
-    assert translate(template)["Resources"]["ReconcilerFunctionSweep"]["Type"] == "AWS::Events::Rule"
+    assert rule["Value"] == {"Ref": f"{function}Sweep"}
+    assert translate(template)["Resources"][f"{function}Sweep"]["Type"] == "AWS::Events::Rule"
+    [errors] = [metric for metric in stats if metric["MetricName"] == "Errors"]
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
 
 
 def test_every_alarm_notifies_the_alarm_topic_of_alarm_and_recovery(alarms: dict[str, dict[str, Any]]) -> None:

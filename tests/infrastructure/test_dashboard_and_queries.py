@@ -67,6 +67,10 @@ def test_webhooks_by_status(widgets: list[dict[str, Any]]) -> None:
         ("Errors, throttles, set-up failures", {"Errors", "Throttles", "5xx", "SetupFailures", "Bitrix24Throttled"}),
         ("Durations, p99 (ms)", {"Duration"}),
         ("Requests per invoice", {"Bitrix24Requests", "OnecRequests", "InvoicesCreated"}),
+        (
+            "Status sync",
+            {"StatusSyncTransitionsTold", "StatusSyncOpenDocuments", "StatusSyncFailures", "StatusSync1CRequests"},
+        ),
     ],
 )
 def test_widget_shows(widgets: list[dict[str, Any]], title: str, expected: set[str]) -> None:
@@ -77,7 +81,11 @@ def test_widget_shows(widgets: list[dict[str, Any]], title: str, expected: set[s
 def test_both_dead_letter_queues_are_on_the_dashboard(widgets: list[dict[str, Any]]) -> None:
     lines = _widget(widgets, "Dead-letter queues")["properties"]["metrics"]
     queues = {line[3] for line in lines}
-    assert queues == {"resolved-InvoiceDeadLetterQueue.QueueName", "resolved-ReconcilerDeadLetterQueue.QueueName"}
+    assert queues == {
+        "resolved-InvoiceDeadLetterQueue.QueueName",
+        "resolved-ReconcilerDeadLetterQueue.QueueName",
+        "resolved-StatusSyncDeadLetterQueue.QueueName",
+    }
 
 
 def test_requests_per_invoice_divide_by_the_invoices(widgets: list[dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.infrastructure.template_support import TEMPLATE_PATH, resources_of, the_template, translate
+from tests.infrastructure.template_support import TEMPLATE_PATH, the_template, translate
 
 IN_A_VPC = {
     "VpcSubnetIds": "subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788",
@@ -80,7 +80,8 @@ def test_in_a_vpc_the_processor_and_its_endpoints_are(template: dict[str, Any]) 
     assert _evaluate({"Condition": condition}, template, IN_A_VPC) is True
     assert inside == {"SubnetIds": {"Ref": "VpcSubnetIds"}, "SecurityGroupIds": {"Ref": "VpcSecurityGroupIds"}}
     assert outside == {"Ref": "AWS::NoValue"}
-    # only the processor calls 1C; the receiver and the reconciler stay out of the VPC (no NAT cost for them)
+    # the status sync reads 1C too; the receiver and the reconciler never do and stay out (no NAT cost for them)
+    assert template["Resources"]["StatusSyncFunction"]["Properties"]["VpcConfig"] == vpc_config
     for name in ("WebhookReceiverFunction", "ReconcilerFunction"):
         assert "VpcConfig" not in template["Resources"][name]["Properties"]
 
@@ -139,43 +140,49 @@ def test_lints_clean_with_vpc_parameter_values(template: dict[str, Any], tmp_pat
 # The reconciler's schedule
 
 
-def test_schedule_retries_then_keeps_undelivered_events(template: dict[str, Any]) -> None:
-    function = template["Resources"]["ReconcilerFunction"]["Properties"]
+SCHEDULED = [("ReconcilerFunction", "ReconcilerDeadLetterQueue"), ("StatusSyncFunction", "StatusSyncDeadLetterQueue")]
+
+
+@pytest.mark.parametrize(("function_id", "queue_id"), SCHEDULED)
+def test_schedule_retries_then_keeps_undelivered_events(
+    template: dict[str, Any], function_id: str, queue_id: str
+) -> None:
+    function = template["Resources"][function_id]["Properties"]
     sweep = function["Events"]["Sweep"]["Properties"]
-    assert sweep["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]}}
+    assert sweep["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
     retry = sweep["RetryPolicy"]
     assert retry["MaximumRetryAttempts"] >= 1
     assert 60 <= retry["MaximumEventAgeInSeconds"] <= 600  # within one default schedule interval
     config = function["EventInvokeConfig"]
     assert config["MaximumRetryAttempts"] == 0  # the next scheduled run is the retry
-    assert config["DestinationConfig"]["OnFailure"] == {
-        "Type": "SQS",
-        "Destination": {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]},
-    }
-    queue = template["Resources"]["ReconcilerDeadLetterQueue"]["Properties"]
+    assert config["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    queue = template["Resources"][queue_id]["Properties"]
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert queue["SqsManagedSseEnabled"] is True
 
 
-def test_only_the_schedules_rule_may_write_undelivered_events(template: dict[str, Any]) -> None:
-    policy = template["Resources"]["ReconcilerDeadLetterQueuePolicy"]["Properties"]
-    assert policy["Queues"] == [{"Ref": "ReconcilerDeadLetterQueue"}]
+@pytest.mark.parametrize(("function_id", "queue_id"), SCHEDULED)
+def test_only_the_schedules_rule_may_write_undelivered_events(
+    template: dict[str, Any], function_id: str, queue_id: str
+) -> None:
+    policy = template["Resources"][f"{queue_id}Policy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": queue_id}]
     [statement] = policy["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ReconcilerFunctionSweep", "Arn"]}}
-    }
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [f"{function_id}Sweep", "Arn"]}}}
 
 
-def test_the_reconciler_may_record_its_failed_runs_and_nothing_more(template: dict[str, Any]) -> None:
+@pytest.mark.parametrize(("function_id", "queue_id"), SCHEDULED)
+def test_a_scheduled_function_may_record_its_failed_runs_and_nothing_more(
+    template: dict[str, Any], function_id: str, queue_id: str
+) -> None:
     translated = translate(template)
-    role = translated["Resources"]["ReconcilerFunctionRole"]["Properties"]
-    on_failure = [policy for policy in role["Policies"] if "OnFailure" in policy["PolicyName"]]
-    [policy] = on_failure
+    role = translated["Resources"][f"{function_id}Role"]["Properties"]
+    [policy] = [policy for policy in role["Policies"] if "OnFailure" in policy["PolicyName"]]
     [statement] = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Resource"] == {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]}
-    [rule] = resources_of(translated, "AWS::Events::Rule").values()
+    assert statement["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    rule = translated["Resources"][f"{function_id}Sweep"]
     [target] = rule["Properties"]["Targets"]
-    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]}}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}

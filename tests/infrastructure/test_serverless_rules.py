@@ -15,6 +15,7 @@ SERVERLESS_RULES_ALLOW_LIST: dict[tuple[str, str], str] = {
     ),
     ("WS1004", "InvoiceProcessorFunction"): "as WebhookReceiverFunction: its own log group with retention",
     ("WS1004", "ReconcilerFunction"): "as WebhookReceiverFunction: its own log group with retention",
+    ("WS1004", "StatusSyncFunction"): "as WebhookReceiverFunction: its own log group with retention",
     ("ES6000", "InvoiceDeadLetterQueue"): (
         "it is the dead-letter queue (InvoiceQueue's RedrivePolicy targets it): redriving a DLQ further would "
         "lose the messages the runbook tells the operator to inspect and redrive"
@@ -23,6 +24,7 @@ SERVERLESS_RULES_ALLOW_LIST: dict[tuple[str, str], str] = {
         "it is the dead-letter queue of the reconciler's schedule and failed runs; nothing consumes it, so it "
         "has nothing to redrive"
     ),
+    ("ES6000", "StatusSyncDeadLetterQueue"): "as ReconcilerDeadLetterQueue, for the status sync's schedule and runs",
     ("ES7000", "AlarmEmailSubscription"): (
         "an alarm e-mail that cannot be delivered has no reader in a DLQ either; the alarm's state and history "
         "stay in CloudWatch"
