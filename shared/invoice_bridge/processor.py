@@ -163,6 +163,13 @@ class InvoicePipeline:
             if previous.content_hash == mapped.content_hash():
                 return Outcome(OutcomeKind.DUPLICATE, f"1C document {previous.onec_number} exists for this content")
         if isinstance(mapped, Rejection):
+            if mapped.mismatches:
+                # the bridge's arithmetic and Bitrix24's own figures disagree: never a silent kopeck
+                metrics.add_metric(name="CrossCheckMismatches", unit="Count", value=1)
+                logger.warning(
+                    "rows disagree with the deal's own totals",
+                    extra={"ledger_key": message.ledger_key, "mismatches": list(mapped.mismatches)},
+                )
             return self._reject(message, previous, mapped.problems, owner="")
         seller_inn = snapshot.seller.RQ_INN if snapshot.seller is not None else ""
         return self._create(message, previous, mapped, seller_inn, delivery_id)

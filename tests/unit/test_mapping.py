@@ -29,6 +29,7 @@ def snapshot(
     rows: tuple[ProductRowRecord, ...] = (row(),),
     buyer: RequisiteRecord | None = ROMASHKA,
     opportunity: str = "244000.00",
+    tax_value: str = "44000.00",
     **deal: object,
 ) -> DealSnapshot:
     record = DealRecord.model_validate(
@@ -39,6 +40,7 @@ def snapshot(
             "STAGE_SEMANTIC_ID": "S",
             "CURRENCY_ID": "RUB",
             "OPPORTUNITY": opportunity,
+            "TAX_VALUE": tax_value,
             "COMPANY_ID": "11",
             **deal,
         }
@@ -64,7 +66,9 @@ def test_valid_deal_maps_to_a_draft_with_per_line_vat() -> None:
 def test_content_hash_ignores_the_document_date_but_not_amounts() -> None:
     first = map_deal(snapshot(), IDENTITY, ON)
     next_day = map_deal(snapshot(), IDENTITY, date(2026, 11, 24))
-    changed = map_deal(snapshot(rows=(row(QUANTITY=D("3")),), opportunity="366000.00"), IDENTITY, ON)
+    changed = map_deal(
+        snapshot(rows=(row(QUANTITY=D("3")),), opportunity="366000.00", tax_value="66000.00"), IDENTITY, ON
+    )
     assert isinstance(first, InvoiceDraft)
     assert isinstance(next_day, InvoiceDraft)
     assert isinstance(changed, InvoiceDraft)
@@ -116,7 +120,7 @@ def test_individual_entrepreneur_needs_no_kpp() -> None:
 
 def test_mixed_vat_modes_show_tax_on_top_rows_with_vat_added() -> None:
     rows = (row(), row(ID=2, PRODUCT_ID=105, PRICE=D("1220.00"), QUANTITY=D("3"), TAX_INCLUDED="N"))
-    draft = map_deal(snapshot(rows=rows, opportunity="247660.00"), IDENTITY, ON)
+    draft = map_deal(snapshot(rows=rows, opportunity="247660.00", tax_value="44660.00"), IDENTITY, ON)
     assert isinstance(draft, InvoiceDraft)
     assert draft.amounts_include_vat
     assert [(line.price, line.amount, line.vat_amount) for line in draft.lines] == [
@@ -127,7 +131,46 @@ def test_mixed_vat_modes_show_tax_on_top_rows_with_vat_added() -> None:
 
 def test_free_text_row_becomes_a_service_line() -> None:
     rows = (row(), row(ID=2, PRODUCT_ID=0, PRODUCT_NAME="Доставка", PRICE=D("1220"), QUANTITY=D("1")))
-    draft = map_deal(snapshot(rows=rows, opportunity="245220.00"), IDENTITY, ON)
+    draft = map_deal(snapshot(rows=rows, opportunity="245220.00", tax_value="44220.00"), IDENTITY, ON)
     assert isinstance(draft, InvoiceDraft)
     service = draft.lines[1]
     assert (service.product_code, service.description, service.vat_amount) == ("", "Доставка", D("220.00"))
+
+
+# ---- cross-checks against the deal's own figures ------------------------------------------------------------
+
+
+def test_a_vat_that_differs_from_tax_value_by_a_kopeck_is_rejected_with_both_numbers() -> None:
+    result = map_deal(snapshot(tax_value="44000.01"), IDENTITY, ON)
+    assert isinstance(result, Rejection)
+    assert result.mismatches == ("tax",)
+    assert "the rows' VAT adds up to 44000.00 but the deal's tax amount is 44000.01" in problems_of(result)
+
+
+def test_tax_value_is_checked_also_when_the_amount_is_manual() -> None:
+    result = map_deal(snapshot(opportunity="1.00", IS_MANUAL_OPPORTUNITY="Y", tax_value="43999.99"), IDENTITY, ON)
+    assert isinstance(result, Rejection)
+    assert result.mismatches == ("tax",)
+
+
+def test_an_amount_that_differs_from_opportunity_counts_as_a_mismatch() -> None:
+    result = map_deal(snapshot(opportunity="244000.01"), IDENTITY, ON)
+    assert isinstance(result, Rejection)
+    assert result.mismatches == ("amount",)
+
+
+def test_other_problems_are_not_mismatches() -> None:
+    result = map_deal(snapshot(CURRENCY_ID="USD"), IDENTITY, ON)
+    assert isinstance(result, Rejection)
+    assert result.mismatches == ()
+
+
+def test_the_rounding_edge_is_checked_against_tax_value() -> None:
+    # 0.01 × 1105.4989 incl. 10 %: VAT 11.054989 / 11 = 1.004999, which Bitrix24's roundEx makes 1.01
+    rows = (row(PRICE=D("0.01"), QUANTITY=D("1105.4989"), TAX_RATE=D("10")),)
+    draft = map_deal(snapshot(rows=rows, opportunity="11.05", tax_value="1.01"), IDENTITY, ON)
+    assert isinstance(draft, InvoiceDraft)
+    assert (draft.total, draft.vat_total, draft.lines[0].vat_amount) == (D("11.05"), D("1.01"), D("1.01"))
+    half_up = map_deal(snapshot(rows=rows, opportunity="11.05", tax_value="1.00"), IDENTITY, ON)
+    assert isinstance(half_up, Rejection)
+    assert half_up.mismatches == ("tax",)

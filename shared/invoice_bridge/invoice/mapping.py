@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from invoice_bridge.bitrix24.records import BadNumber, ProductRowRecord, RequisiteRecord
 from invoice_bridge.bitrix24.snapshot import DealSnapshot
-from invoice_bridge.invoice.model import Buyer, InvoiceDraft, InvoiceLine, VatRate
+from invoice_bridge.invoice.lines import PricedRow, document_lines
+from invoice_bridge.invoice.model import Buyer, InvoiceDraft, VatRate
 from invoice_bridge.invoice.vat import vat_rate_on
 from invoice_bridge.money import amount_problem, exclusive_price, line_amounts, percent_problem, quantity_problem
 from invoice_bridge.requisites import inn_problem, kpp_problem, normalise_inn
@@ -21,6 +22,8 @@ CURRENCY_CODES = {"RUB": "643"}
 @dataclass(frozen=True)
 class Rejection:
     problems: tuple[str, ...]
+    # the cross-checks against Bitrix24's own figures that failed ("amount", "tax"): counted as a metric
+    mismatches: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ def map_deal(snapshot: DealSnapshot, identity: DealIdentity, document_date: date
     _check_seller(snapshot.seller, identity.noun, problems)
     noun = identity.noun
     opportunity = _figure(f"the {noun}", "amount", "OPPORTUNITY", snapshot.deal.OPPORTUNITY, amount_problem, problems)
-    _figure(f"the {noun}", "tax amount", "TAX_VALUE", snapshot.deal.TAX_VALUE, amount_problem, problems)
+    tax_value = _figure(f"the {noun}", "tax amount", "TAX_VALUE", snapshot.deal.TAX_VALUE, amount_problem, problems)
 
     currency_code = CURRENCY_CODES.get(snapshot.deal.CURRENCY_ID)
     if currency_code is None:
@@ -48,23 +51,32 @@ def map_deal(snapshot: DealSnapshot, identity: DealIdentity, document_date: date
 
     if not snapshot.rows:
         problems.append(f"the {identity.noun} has no product rows; add the products being sold")
-    # A 1C document has one "amounts include VAT" flag; rows priced without VAT are then shown with it added.
-    amounts_include_vat = any(row.tax_included for row in snapshot.rows) or not snapshot.rows
-    lines = [
-        line
+    rows = [
+        priced
         for index, row in enumerate(snapshot.rows, start=1)
-        if (line := _line(index, row, snapshot, document_date, amounts_include_vat, problems)) is not None
+        if (priced := _row(index, row, snapshot, document_date, problems)) is not None
     ]
-    total = sum((line.total for line in lines), Decimal(0))
-    vat_total = sum((line.vat_amount for line in lines), Decimal(0))
-    all_rows_priced = bool(lines) and len(lines) == len(snapshot.rows) and not snapshot.problems
+    amounts_include_vat, lines = document_lines(rows, noun, problems)
+    total = sum((row.amounts.total for row in rows), Decimal(0))
+    vat_total = sum((row.amounts.vat for row in rows), Decimal(0))
+    mismatches: list[str] = []
+    all_rows_priced = bool(rows) and len(rows) == len(snapshot.rows) and not snapshot.problems
     if all_rows_priced and opportunity is not None and not snapshot.deal.manual_opportunity and total != opportunity:
+        mismatches.append("amount")
         problems.append(
-            f"the rows add up to {total:.2f} but the {identity.noun} amount is {opportunity:.2f}; "
-            f"open the {identity.noun}'s products and save them again so the amount is recalculated"
+            f"the rows add up to {total:.2f} but the {noun} amount is {opportunity:.2f}; "
+            f"open the {noun}'s products and save them again so the amount is recalculated"
+        )
+    # Bitrix24 recomputes TAX_VALUE from the rows also when the amount is manual (reference bitrix24.md §4.2)
+    if all_rows_priced and tax_value is not None and vat_total != tax_value:
+        mismatches.append("tax")
+        problems.append(
+            f"the rows' VAT adds up to {vat_total:.2f} but the {noun}'s tax amount is {tax_value:.2f}; "
+            f"open the {noun}'s products and save them again so the tax is recalculated, or check the "
+            "portal's tax settings (location-based taxes are not supported)"
         )
     if problems or buyer is None or currency_code is None:
-        return Rejection(tuple(problems))
+        return Rejection(tuple(problems), tuple(mismatches))
     return InvoiceDraft(
         ledger_key=identity.ledger_key,
         external_key=identity.external_key,
@@ -107,14 +119,9 @@ def _buyer(snapshot: DealSnapshot, noun: str, problems: list[str]) -> Buyer | No
     return Buyer(name=name, full_name=requisite.RQ_COMPANY_FULL_NAME or name, inn=inn, kpp=kpp)
 
 
-def _line(
-    number: int,
-    row: ProductRowRecord,
-    snapshot: DealSnapshot,
-    document_date: date,
-    amounts_include_vat: bool,
-    problems: list[str],
-) -> InvoiceLine | None:
+def _row(
+    number: int, row: ProductRowRecord, snapshot: DealSnapshot, document_date: date, problems: list[str]
+) -> PricedRow | None:
     label = f"row {number} «{row.PRODUCT_NAME}»"
     before = len(problems)
     # A free-text row (no catalog product) becomes a service line described by its name.
@@ -155,16 +162,17 @@ def _line(
         rate=tax_rate,
         tax_included=row.tax_included,
     )
-    return InvoiceLine(
-        line_number=number,
+    return PricedRow(
+        number=number,
+        label=label,
         product_code=code,
         description=row.PRODUCT_NAME,
         quantity=quantity,
-        price=price if amounts_include_vat else price_exclusive,
-        amount=amounts.total if amounts_include_vat else amounts.net,
+        price=price,
+        price_exclusive=price_exclusive,
         vat_rate=rate,
-        vat_amount=amounts.vat,
-        total=amounts.total,
+        tax_included=row.tax_included,
+        amounts=amounts,
     )
 
 
