@@ -157,7 +157,9 @@ def test_amount_changed_after_the_draft_updates_the_same_document(stack: LocalSt
     drain(stack)
     [before] = drafts_for(stack, 1001)
     deal = next(d for d in DEALS if d.id == 1001)
-    stack.bitrix.set_deal(dataclasses.replace(deal, rows=deal.rows[:1], opportunity=Decimal("244000.00")))
+    stack.bitrix.set_deal(
+        dataclasses.replace(deal, rows=deal.rows[:1], opportunity=Decimal("244000.00"), tax_value=Decimal("44000.00"))
+    )
     post(stack, webhook(1001))
     drain(stack)
 
@@ -176,7 +178,9 @@ def test_change_after_posting_leaves_1c_alone_and_tells_the_manager_once(stack: 
     [draft] = drafts_for(stack, 1001)
     stack.onec.post_document("Document_СчетНаОплатуПокупателю", str(draft["Ref_Key"]))
     deal = next(d for d in DEALS if d.id == 1001)
-    stack.bitrix.set_deal(dataclasses.replace(deal, rows=deal.rows[:1], opportunity=Decimal("244000.00")))
+    stack.bitrix.set_deal(
+        dataclasses.replace(deal, rows=deal.rows[:1], opportunity=Decimal("244000.00"), tax_value=Decimal("44000.00"))
+    )
     for _ in range(3):
         post(stack, webhook(1001))
         drain(stack)
@@ -277,7 +281,11 @@ def test_free_text_row_reaches_1c_as_a_service_line(stack: LocalStack) -> None:
         price=Decimal("1220.00"),
         quantity=Decimal("1"),
     )
-    stack.bitrix.set_deal(dataclasses.replace(deal, rows=(*deal.rows, delivery), opportunity=Decimal("515220.00")))
+    stack.bitrix.set_deal(
+        dataclasses.replace(
+            deal, rows=(*deal.rows, delivery), opportunity=Decimal("515220.00"), tax_value=Decimal("68765.45")
+        )
+    )
     post(stack, webhook(1001))
     drain(stack)
 

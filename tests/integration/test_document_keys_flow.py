@@ -43,7 +43,8 @@ def add_deal(stack: LocalStack, deal_id: int, title: str, opportunity: Decimal |
     """A won deal like 1001 (same buyer, so only the marker tells the documents apart)."""
     deal = dataclasses.replace(TEMPLATE, id=deal_id, title=title)
     if opportunity is not None:
-        deal = dataclasses.replace(deal, rows=deal.rows[:1], opportunity=opportunity)
+        # the first row: the laptops, 22 % included
+        deal = dataclasses.replace(deal, rows=deal.rows[:1], opportunity=opportunity, tax_value=opportunity * 22 / 122)
     stack.bitrix.set_deal(deal)
 
 
