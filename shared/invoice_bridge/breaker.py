@@ -81,6 +81,12 @@ class Breaker:
         self._probe_pending = False  # the probe slot is ours and its one call has not been admitted yet
         self._owner = uuid.uuid4().hex
 
+    def closed(self) -> bool:
+        """Whether calls go through freely (no probe slot is taken: an optional call asks this, not `admit`)."""
+        if self._state is _State.UNKNOWN:
+            self._load()
+        return self._state is _State.CLOSED
+
     def admit(self) -> float | None:
         """None: call the upstream. A time: do not call it; try again at that time (the next probe)."""
         if self._state is _State.UNKNOWN:

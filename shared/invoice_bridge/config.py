@@ -59,6 +59,8 @@ class ProcessorSettings(_Settings, _TriggerStages):
     lease_seconds: int = Field(default=180, ge=10, description="longer than the processor's timeout")
     writeback_field: str = Field(default="", pattern=r"^(UF_CRM_[A-Z0-9_]+)?$")
     onec_catalog_cache_seconds: int = Field(default=600, ge=0)
+    # batched 1C look-ups keep each URL within this (onec/batched.py: Apache 8190, IIS query string 2048 by default)
+    onec_max_url_length: int = Field(default=8000, ge=1024, le=65536)
 
     @field_validator("document_timezone")
     @classmethod

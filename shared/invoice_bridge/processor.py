@@ -34,6 +34,17 @@ from invoice_bridge.onec.documents import BuyerInvoiceProfile, DocumentContext, 
 from invoice_bridge.onec.schema import MetadataError, OnecSchema, assumed_schema, parse_metadata
 
 _URL_PATHS = {EntityType.DEAL: "deal/details", EntityType.INVOICE: "type/31/details"}
+
+
+def _identity(message: QueueMessage) -> DealIdentity:
+    return DealIdentity(
+        ledger_key=message.ledger_key,
+        external_key=message.external_key,
+        url=f"https://{message.domain}/crm/{_URL_PATHS[message.entity_type]}/{message.entity_id}/",
+        noun=message.entity_type.value,
+    )
+
+
 # "smart_invoice" for new invoices is not documented for crm.timeline.comment.add (reference/bitrix24.md §2.7).
 _TIMELINE_TYPES = {EntityType.DEAL: "deal", EntityType.INVOICE: "smart_invoice"}
 
@@ -121,6 +132,32 @@ class InvoicePipeline:
             # a count, not a log key: a key appended here would stay on every later line of the warm function
             metrics.add_metric(name="Bitrix24Requests", unit="Count", value=self.bitrix.request_count)
 
+    def prefetch(self, messages: Sequence[QueueMessage], snapshots: Snapshots) -> None:
+        """Before the messages are handled one by one: what their 1C documents need (counterparties, contracts,
+        items), looked up several at a time. Optional: on any failure each deal looks up its own."""
+        if self.onec_breaker is not None and not self.onec_breaker.closed():
+            return
+        by_seller: dict[str, list[InvoiceDraft]] = {}
+        for message in messages:
+            snapshot = snapshots.get((message.entity_type, message.entity_id))
+            if message.write_back is not None or not isinstance(snapshot, DealSnapshot):
+                continue
+            if not self._is_trigger(snapshot.deal):
+                continue
+            mapped = map_deal(snapshot, _identity(message), self.now().date())
+            if isinstance(mapped, InvoiceDraft):
+                seller = snapshot.seller.RQ_INN if snapshot.seller is not None else ""
+                by_seller.setdefault(seller or self.rules.organization_inn, []).append(mapped)
+        try:
+            by_organization: dict[str, list[InvoiceDraft]] = {}
+            for inn, drafts in by_seller.items():
+                by_organization.setdefault(self.catalogs.organization(inn).ref_key, []).extend(drafts)
+            for organization_key, drafts in by_organization.items():
+                codes = (line.product_code for draft in drafts for line in draft.lines)
+                self.catalogs.prefetch((draft.buyer for draft in drafts), codes, organization_key)
+        except (ODataError, OnecSetupError) as exc:
+            logger.info("batched 1C look-up failed; each deal looks up its own", extra={"error": str(exc)})
+
     def process(
         self, message: QueueMessage, snapshot: DealSnapshot | SnapshotError | None, delivery_id: str = ""
     ) -> Outcome:
@@ -144,13 +181,7 @@ class InvoicePipeline:
                 return self._withdraw(message, previous, snapshot.deal.STAGE_ID)
             return Outcome(OutcomeKind.SKIPPED, f"stage {snapshot.deal.STAGE_ID} is not a trigger stage")
 
-        identity = DealIdentity(
-            ledger_key=message.ledger_key,
-            external_key=message.external_key,
-            url=f"https://{message.domain}/crm/{_URL_PATHS[message.entity_type]}/{message.entity_id}/",
-            noun=kind,
-        )
-        mapped = map_deal(snapshot, identity, self.now().date())
+        mapped = map_deal(snapshot, _identity(message), self.now().date())
         if previous is not None and has_document:
             if isinstance(mapped, Rejection):
                 logger.warning(

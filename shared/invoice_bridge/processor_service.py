@@ -99,6 +99,7 @@ class PortalPipelines:
                     create_counterparties=settings.onec_create_counterparties,
                     create_contracts=settings.onec_create_contracts,
                     item_code_field=settings.onec_item_code_field,
+                    max_url_length=settings.onec_max_url_length,
                 ),
             )
             self._onec[connection] = (onec, catalogs)
@@ -155,6 +156,8 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
             portal_open_until[member_id] = read
             read = {}
         snapshots[member_id] = read
+        if read:
+            pipeline.prefetch(portal_messages, read)
     used = [pipeline for member_id in snapshots if (pipeline := pipelines.get(member_id)) is not None]
 
     def handle_record(record: SQSRecord) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from invoice_bridge.invoice.model import Buyer
+from invoice_bridge.onec.batched import DEFAULT_MAX_URL_LENGTH, or_filters
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.literals import guid_literal, string_literal
 from invoice_bridge.onec.posting import PostingDefaults
@@ -29,6 +31,7 @@ class CatalogRules:
     create_counterparties: bool = False
     create_contracts: bool = False
     item_code_field: Literal["Code", "Артикул"] = "Code"  # where a non-GUID product code is looked up
+    max_url_length: int = DEFAULT_MAX_URL_LENGTH  # batched look-ups stay within it (onec.batched)
 
 
 class ReferenceNotFound(LookupError):
@@ -83,6 +86,74 @@ class CatalogResolver:
 
     def nomenclature(self, external_code: str) -> str:
         return self._items.get_or_load(external_code, lambda: self._load_item(external_code))
+
+    def prefetch(self, buyers: Iterable[Buyer], item_codes: Iterable[str], organization_key: str | None) -> None:
+        """Looks up, several at a time, what the coming drafts need and the cache lacks: counterparties, then
+        their contracts with `organization_key`, and items. What is not found stays uncached: the one-by-one
+        look-up then creates it or says what is missing."""
+        wanted = {(buyer.inn, buyer.kpp): buyer for buyer in buyers}
+        _, missing = self._counterparties.get_many(wanted)
+        if missing:
+            self._prefetch_counterparties(sorted(missing))
+        if organization_key is not None:
+            found, _ = self._counterparties.get_many(wanted)
+            owners = sorted(set(found.values()))
+            _, lacking = self._contracts.get_many((owner, organization_key) for owner in owners)
+            if lacking:
+                self._prefetch_contracts(sorted(owner for owner, _ in lacking), organization_key)
+        _, codes = self._items.get_many({code for code in item_codes if code})
+        if codes:
+            self._prefetch_items(sorted(codes))
+
+    def _prefetch_counterparties(self, keys: list[tuple[str, str]]) -> None:
+        select = ("Ref_Key", "ИНН", "КПП")
+        terms = [f"(ИНН eq {string_literal(inn)} and КПП eq {string_literal(kpp)})" for inn, kpp in keys]
+        wanted = set(keys)
+        for condition in self._filters(COUNTERPARTIES, terms, select, " and DeletionMark eq false"):
+            for row in self._client.query(COUNTERPARTIES, filter=condition, select=select):
+                key = (str(row.get("ИНН", "")), str(row.get("КПП", "")))
+                if key in wanted:
+                    wanted.discard(key)  # the first, as `top=1` would take
+                    self._counterparties.put(key, str(row["Ref_Key"]))
+
+    def _prefetch_contracts(self, owners: list[str], organization_key: str) -> None:
+        select = ("Ref_Key", "Owner_Key")
+        terms = [f"Owner_Key eq {guid_literal(owner)}" for owner in owners]
+        suffix = (
+            f" and Организация_Key eq {guid_literal(organization_key)} and ВидДоговора eq 'СПокупателем'"
+            " and DeletionMark eq false"
+        )
+        wanted = {owner.lower(): owner for owner in owners}
+        for condition in self._filters(CONTRACTS, terms, select, suffix):
+            for row in self._client.query(CONTRACTS, filter=condition, select=select):
+                owner = wanted.pop(str(row.get("Owner_Key", "")).lower(), None)
+                if owner is not None:
+                    self._contracts.put((owner, organization_key), str(row["Ref_Key"]))
+        if not self._rules.create_contracts:
+            for owner in wanted.values():  # none: 1C fills its default, as `_load_contract` would answer
+                self._contracts.put((owner, organization_key), None)
+
+    def _prefetch_items(self, codes: list[str]) -> None:
+        guids = [code for code in codes if _GUID.match(code)]
+        by_code = [code for code in codes if not _GUID.match(code)]
+        field = self._rules.item_code_field
+        for name, group, literal in (("Ref_Key", guids, guid_literal), (field, by_code, string_literal)):
+            if not group:
+                continue
+            select = ("Ref_Key", name) if name != "Ref_Key" else ("Ref_Key",)
+            wanted = {code.lower() if name == "Ref_Key" else code: code for code in group}
+            terms = [f"{name} eq {literal(code)}" for code in group]
+            for condition in self._filters(NOMENCLATURE, terms, select, ""):
+                for row in self._client.query(NOMENCLATURE, filter=condition, select=select):
+                    value = str(row.get(name, ""))
+                    code = wanted.pop(value.lower() if name == "Ref_Key" else value, None)
+                    if code is not None:
+                        self._items.put(code, str(row["Ref_Key"]))
+
+    def _filters(self, entity_set: str, terms: list[str], select: tuple[str, ...], suffix: str) -> list[str]:
+        return or_filters(
+            self._client, entity_set, terms, select=select, max_url_length=self._rules.max_url_length, suffix=suffix
+        )
 
     def _load_organization(self, inn: str) -> Organization:
         condition = f"ИНН eq {string_literal(inn)} and " if inn else ""

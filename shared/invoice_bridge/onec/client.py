@@ -78,18 +78,17 @@ class ODataClient:
         select: tuple[str, ...] = (),
         top: int | None = None,
     ) -> list[dict[str, Any]]:
-        options: dict[str, str] = {"$format": "json"}
-        if filter:
-            options["$filter"] = filter
-        if select:
-            options["$select"] = ",".join(select)
-        if top is not None:
-            options["$top"] = str(top)
-        payload = self._json("GET", entity_set, options)
+        payload = self._json("GET", entity_set, _query_options(filter, select, top))
         rows = payload.get("value")
         if not isinstance(rows, list):
             raise ODataError(status=200, code="", message="answer has no 'value' list", entity_set=entity_set)
         return [row for row in rows if isinstance(row, dict)]
+
+    def query_url_length(
+        self, entity_set: str, *, filter: str | None = None, select: tuple[str, ...] = (), top: int | None = None
+    ) -> int:
+        """How long the URL of this query would be, to keep `or` filters within what the web server accepts."""
+        return len(self._url(entity_set, _query_options(filter, select, top)))
 
     def create(self, entity_set: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._json("POST", entity_set, {"$format": "json"}, body=body)
@@ -140,8 +139,7 @@ class ODataClient:
         body: Mapping[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> requests.Response:
-        query = "?" + urlencode(options, quote_via=quote) if options else ""
-        url = self._root + quote(resource, safe="()'/$") + query
+        url = self._url(resource, options)
         data = None if body is None else json.dumps(body, ensure_ascii=False, default=_json_default).encode()
         all_headers = {"Accept": "application/json", "Authorization": self._authorization, **(headers or {})}
         if data is not None:
@@ -157,6 +155,21 @@ class ODataClient:
             code, message = _odata_error(_json_or_none(response), response)
             raise ODataError(status=response.status_code, code=code, message=message, entity_set=entity_set)
         return response
+
+    def _url(self, resource: str, options: dict[str, str]) -> str:
+        query = "?" + urlencode(options, quote_via=quote) if options else ""
+        return self._root + quote(resource, safe="()'/$") + query
+
+
+def _query_options(filter: str | None, select: tuple[str, ...], top: int | None) -> dict[str, str]:
+    options: dict[str, str] = {"$format": "json"}
+    if filter:
+        options["$filter"] = filter
+    if select:
+        options["$select"] = ",".join(select)
+    if top is not None:
+        options["$top"] = str(top)
+    return options
 
 
 def _entity(entity_set: str, ref_key: str) -> str:
