@@ -65,7 +65,6 @@ def protect_logs() -> None:
 
 
 logger = Logger(logger_formatter=RedactingFormatter())
-tracer = Tracer()
 metrics = Metrics()
 
 
@@ -82,3 +81,17 @@ def record_log_keys(*, portal: str, entity: str, ledger_key: str) -> Iterator[No
         yield
     finally:
         logger.remove_keys(list(RECORD_KEYS))
+
+
+_tracer: Tracer | None = None
+
+
+def __getattr__(name: str) -> Tracer:
+    """`tracer` is made when a function first imports it: making it loads the X-Ray SDK (~0.3 s of a cold start),
+    which the receiver does not use."""
+    global _tracer
+    if name != "tracer":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _tracer is None:
+        _tracer = Tracer()
+    return _tracer
