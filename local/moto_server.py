@@ -42,3 +42,20 @@ class MotoServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def main() -> None:
+    """`python -m local.moto_server`: serves on 127.0.0.1, prints the endpoint, stops when stdin closes."""
+    import logging
+    import sys
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request lines
+    server = MotoServer()
+    server.start()
+    print(server.endpoint, flush=True)
+    sys.stdin.read()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -22,6 +22,7 @@ from invoice_bridge.processor_service import portal_pipelines
 from invoice_bridge.setup_state import forget_logged_causes
 from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
+from local.moto_process import MotoProcess
 from local.moto_server import MotoServer
 from local.onec_sandbox import OnecSandbox
 from local.seed import (
@@ -89,7 +90,8 @@ class LocalStack:
     bitrix: Bitrix24Sandbox = field(default_factory=Bitrix24Sandbox)  # portal A
     bitrix_b: Bitrix24Sandbox = field(default_factory=lambda: portal_b_sandbox())
     onec: OnecSandbox = field(default_factory=OnecSandbox)
-    _moto: MotoServer | None = None
+    moto_process: bool = False  # moto in a process of its own (make bench), not a thread of this one
+    _moto: MotoServer | MotoProcess | None = None
     _gateway: HttpApiGateway | None = None
     _event_source: SqsEventSource | None = None
     _saved_environment: dict[str, str] = field(default_factory=dict)
@@ -100,7 +102,7 @@ class LocalStack:
         self.bitrix.start()
         self.bitrix_b.start()
         self.onec.start()
-        self._moto = MotoServer()
+        self._moto = MotoProcess() if self.moto_process else MotoServer()
         self._moto.start()
         # moto keeps its state per process, not per server: start from nothing.
         requests.post(f"{self._moto.endpoint}/moto-api/reset", timeout=10).raise_for_status()
@@ -259,6 +261,11 @@ class LocalStack:
     def webhook_url(self) -> str:
         assert self._gateway is not None, "start() first"  # noqa: S101
         return self._gateway.url + WEBHOOK_PATH
+
+    @property
+    def gateway(self) -> HttpApiGateway:
+        assert self._gateway is not None, "start() first"  # noqa: S101
+        return self._gateway
 
     @property
     def event_source(self) -> SqsEventSource:

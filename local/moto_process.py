@@ -1,0 +1,45 @@
+"""moto's server in a process of its own, for `make bench`: the queue and the table then take none of the bridge's
+interpreter (in-process, moto held most of it). The soak keeps moto in-process: it scales moto's SQS clock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+class MotoProcess:
+    """`local.moto_server` run as `python -m local.moto_server`; it prints its endpoint and serves until its
+    standard input closes."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._endpoint = ""
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "local.moto_server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None  # noqa: S101
+        self._endpoint = self._process.stdout.readline().strip()
+        if not self._endpoint.startswith("http://127.0.0.1:"):
+            self.stop()
+            raise RuntimeError(f"moto's process did not start: {self._endpoint!r}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
