@@ -33,6 +33,7 @@ from invoice_bridge.retry import SQS_MAX_DELAY_SECONDS, backoff_seconds, delay_m
 from invoice_bridge.secret import BridgeSecret, OnecConnection, SecretConfigurationError, load_secret
 
 BITRIX24_CACHE_TTL_SECONDS = 600  # product codes and "my company" requisites
+RESERVED_REQUESTS = 4  # the time a message is started with: this many HTTP timeouts (processor Timeout 120 s)
 
 
 class UnknownPortal(RuntimeError):
@@ -173,6 +174,10 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
                 raise UnknownPortal(f"no configured portal has member_id {message.member_id}")
             if message.write_back is None and (probe_at := portal_open_until.get(message.member_id)) is not None:
                 raise TransientFailure("Bitrix24 is failing: circuit open, not called", not_before=probe_at)
+            if message.write_back is None and context.get_remaining_time_in_millis() / 1000 < _reserve_seconds(
+                settings
+            ):
+                raise NotStarted("not started: too little of the invocation's time is left to finish it")
             snapshot = snapshots[message.member_id].get((message.entity_type, message.entity_id))
             outcome = pipeline.process(message, snapshot, delivery_id=record.message_id)
         except Exception as failure:
@@ -221,9 +226,23 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
     return response
 
 
+class NotStarted(TransientFailure):
+    """A message the invocation left alone near its end: it is visible again at once, for another invocation."""
+
+
+def _reserve_seconds(settings: ProcessorSettings) -> float:
+    """What one message may still take at worst (a few 1C and Bitrix24 requests, each up to the HTTP timeout)
+    plus the write-back flush after the last one: the processor starts no message with less time left, so an
+    invocation ends within the function's Timeout instead of being killed mid-write."""
+    return RESERVED_REQUESTS * settings.http_timeout_seconds
+
+
 def _back_off(record: SQSRecord, settings: ProcessorSettings, failure: Exception) -> int:
     """Exponential backoff per receive (retry.py), or until the failure's `not_before` when that is later,
     instead of waiting out the queue's whole visibility timeout."""
+    if isinstance(failure, NotStarted):
+        delay_message(sqs_client(), settings.queue_url, record.receipt_handle, 0)
+        return 0
     delay = retry_delay(
         int(record.attributes.approximate_receive_count or 1),
         settings.retry_backoff_seconds,
