@@ -156,6 +156,8 @@ class InvoicePipeline:
                 codes = (line.product_code for draft in drafts for line in draft.lines)
                 self.catalogs.prefetch((draft.buyer for draft in drafts), codes, organization_key)
         except (ODataError, OnecSetupError) as exc:
+            if isinstance(exc, ODataError) and exc.transient and self.onec_breaker is not None:
+                self.onec_breaker.failed()  # a real call that failed: it counts towards opening the breaker
             logger.info("batched 1C look-up failed; each deal looks up its own", extra={"error": str(exc)})
 
     def process(

@@ -258,7 +258,7 @@ def test_the_sweep_queues_a_deal_stuck_in_progress_that_the_reconciler_skips(
 
 
 def test_the_sweep_queues_a_deal_left_retrying_by_a_lost_message(stack: LocalStack) -> None:
-    stack.onec.fail_next(1, status=500)
+    stack.onec.fail_next(1, status=500, http_method="POST")  # the create fails (the look-ups before it do not)
     post(stack, webhook(1002))
     stack.event_source.poll_once(wait_seconds=1)
     record = ledger_of(stack).get(key(1002))
