@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run bench bench-status soak doctor status replay redrive clean
+.PHONY: install test lint run bench bench-status coldstart soak doctor status replay redrive clean
 
 $(STAMP): pyproject.toml shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: install
 # against the bounds, and the sweep's time against the function's timeout
 bench-status: install
 	$(BIN)/python -m local.status_bench $(if $(DOCUMENTS),--documents $(DOCUMENTS),)
+
+# make coldstart — each function's cold import (fresh interpreter, as Lambda's init): min and median of 15 runs
+coldstart: install
+	$(BIN)/python -m local.cold_imports
 
 # make soak — 1000 won deals on the template's retry settings (clock x20): random faults per request, an hour's
 # Bitrix24 outage and 1C outage, crashes before the ledger write; accounts for each deal (DEALS=n, SEED=s)
