@@ -3,7 +3,8 @@
 What makes it a measure of the bridge:
 - moto (queue, table, secret) runs in a process of its own, so it takes none of the bridge's interpreter;
 - the processor runs as Lambda would: `MaximumConcurrency` execution environments, each a process of its own,
-  with the template's batch size and batching window (local.processor_workers);
+  with the template's batch size and batching window (local.processor_workers); the receiver as a few
+  environments behind API Gateway (local.receiver_workers);
 - the Bitrix24 sandbox lets 2 requests a second through after a burst of 50 and answers 503
   QUERY_LIMIT_EXCEEDED beyond (reference bitrix24.md §3.1): that is the bound no bridge can pass;
 - the 1C sandbox answers each request after 80 ms and serves a few sessions at a time (503 beyond).
@@ -32,8 +33,9 @@ from local.bitrix24_sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT
 from local.onec_sandbox import OnecSandbox
 from local.processor_workers import ProcessorWorkers, event_source_settings
+from local.receiver_workers import ReceiverWorkers
 from local.seed import DEALS, PORTAL_MEMBER_ID
-from local.stack import PROCESSOR_ID, LocalStack
+from local.stack import PROCESSOR_ID, WEBHOOK_PATH, LocalStack
 from local.template_resources import load_template
 from local.webhooks import FORM_HEADERS, webhook_body
 
@@ -43,6 +45,7 @@ BURST = 50
 ONEC_LATENCY_SECONDS = 0.08
 ONEC_SESSIONS = 4  # a small 1C server's licences for this integration user
 SENDERS = 8
+RECEIVERS = 4  # receiver environments API Gateway keeps busy during the burst (each a process)
 
 
 class DraftWatch:
@@ -97,6 +100,8 @@ def run(deal_count: int) -> int:
         assert stack.resources is not None  # noqa: S101
         workers = ProcessorWorkers(stack.resources.queue_url, source)
         workers.start()
+        receivers = ReceiverWorkers(RECEIVERS)
+        receivers.start()
         watch = DraftWatch(stack.onec)
         watch.start()
         time.sleep(1.0)  # the bucket refills after the set-up's own requests
@@ -107,7 +112,8 @@ def run(deal_count: int) -> int:
         def send(deal_id: int) -> int:
             sent[deal_id] = time.monotonic()
             body = webhook_body(deal_id, ts=int(time.time()))
-            return requests.post(stack.webhook_url, data=body, headers=FORM_HEADERS, timeout=30).status_code
+            url = receivers.urls[deal_id % RECEIVERS] + WEBHOOK_PATH
+            return requests.post(url, data=body, headers=FORM_HEADERS, timeout=30).status_code
 
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=SENDERS) as pool:
@@ -116,6 +122,8 @@ def run(deal_count: int) -> int:
         drained = wait_for_drafts(watch, deal_count, timeout_seconds=max(600.0, deal_count * 1.0))
         watch.stop()
         figures = workers.stop()
+        receiver_cpu = receivers.stop()
+        moto_cpu = stack.moto_cpu_by_service()
         ledger = Ledger(stack.dynamodb, stack.resources.table_name)
         created = sum(
             1
@@ -125,7 +133,6 @@ def run(deal_count: int) -> int:
         drafts = len(stack.onec.documents(where=lambda row: "Burst deal" in str(row.get("Комментарий", ""))))
         bitrix_log = stack.bitrix.request_log
         onec_log = stack.onec.request_log
-        receiver_cpu = stack.gateway.cpu_seconds
     finally:
         stack.stop()
 
@@ -187,6 +194,8 @@ def run(deal_count: int) -> int:
     print(
         f"bridge CPU:        processor {worker_cpu:.1f} s + receiver {receiver_cpu:.1f} s = {cpu_ms:.1f} ms per invoice"
     )
+    moto_text = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in moto_cpu.items())
+    print(f"stand-ins' CPU:     moto {moto_text} (on the same cores as the bridge)")
     ok = drained and created == deal_count and drafts == deal_count
     print("every deal has exactly one draft" if ok else "NOT every deal has exactly one draft")
     print(

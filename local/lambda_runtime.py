@@ -253,6 +253,8 @@ class SqsEventSource:
             messages.extend(received)
             if not received and (not messages or time.monotonic() >= window_ends):
                 break
+            if not received:  # within the window: look again shortly, not in a tight loop against the queue
+                time.sleep(min(0.05, max(0.0, window_ends - time.monotonic())))
         if not messages:
             return 0
         self._busy.set()

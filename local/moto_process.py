@@ -1,10 +1,13 @@
 """moto's server in a process of its own, for `make bench`: the queue and the table then take none of the bridge's
-interpreter (in-process, moto held most of it). The soak keeps moto in-process: it scales moto's SQS clock."""
+interpreter (in-process, moto held most of it); the bench runs two, SQS apart from DynamoDB and Secrets Manager
+(`AWS_ENDPOINT_URL_SQS`), as they are apart in AWS. The soak keeps moto in-process: it scales moto's SQS clock."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 class MotoProcess:
@@ -31,6 +34,16 @@ class MotoProcess:
         if not self._endpoint.startswith("http://127.0.0.1:"):
             self.stop()
             raise RuntimeError(f"moto's process did not start: {self._endpoint!r}")
+
+    def cpu_seconds(self) -> float:
+        """The CPU moto's process has used so far (Linux /proc; 0 elsewhere)."""
+        if self._process is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -92,6 +92,7 @@ class LocalStack:
     onec: OnecSandbox = field(default_factory=OnecSandbox)
     moto_process: bool = False  # moto in a process of its own (make bench), not a thread of this one
     _moto: MotoServer | MotoProcess | None = None
+    _moto_sqs: MotoProcess | None = None  # with moto_process: SQS in a second process, on a core of its own
     _gateway: HttpApiGateway | None = None
     _event_source: SqsEventSource | None = None
     _saved_environment: dict[str, str] = field(default_factory=dict)
@@ -106,6 +107,10 @@ class LocalStack:
         self._moto.start()
         # moto keeps its state per process, not per server: start from nothing.
         requests.post(f"{self._moto.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        if self.moto_process:
+            self._moto_sqs = MotoProcess()
+            self._moto_sqs.start()
+            self._set_environment({"AWS_ENDPOINT_URL_SQS": self._moto_sqs.endpoint})
         self._set_environment(
             {
                 "AWS_ENDPOINT_URL": self._moto.endpoint,
@@ -238,7 +243,7 @@ class LocalStack:
         return result
 
     def stop(self) -> None:
-        for part in (self._event_source, self._gateway, self._moto):
+        for part in (self._event_source, self._gateway, self._moto, self._moto_sqs):
             if part is not None:
                 part.stop()
         self.bitrix.stop()
@@ -261,6 +266,15 @@ class LocalStack:
     def webhook_url(self) -> str:
         assert self._gateway is not None, "start() first"  # noqa: S101
         return self._gateway.url + WEBHOOK_PATH
+
+    def moto_cpu_seconds(self) -> float:
+        """moto's CPU when it runs in its own process (make bench), else 0."""
+        return sum(self.moto_cpu_by_service().values())
+
+    def moto_cpu_by_service(self) -> dict[str, float]:
+        """moto's CPU per process when it runs in its own (make bench): SQS, and the rest."""
+        parts = {"sqs": self._moto_sqs, "dynamodb+secrets": self._moto}
+        return {name: part.cpu_seconds() for name, part in parts.items() if isinstance(part, MotoProcess)}
 
     @property
     def gateway(self) -> HttpApiGateway:
