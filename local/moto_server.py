@@ -44,12 +44,28 @@ class MotoServer:
         self._server.server_close()
 
 
+def _retention_check_by_its_one_attribute() -> None:
+    """moto checks a message's retention by computing every attribute of its queue, the approximate counts
+    included (each a pass over all messages), for each message it hands out: a receive from a backlog of n
+    messages costs n² clock reads (0.2 s of CPU for 10 messages out of 1000). The same check, reading the one
+    attribute. For the bench's moto process; the tests keep moto as it is."""
+    from moto.core.utils import unix_time
+    from moto.sqs.models import Message, SQSBackend
+
+    def is_message_valid_based_on_retention_period(self: SQSBackend, queue_name: str, message: Message) -> bool:
+        retention = int(getattr(self.get_queue(queue_name), "message_retention_period"))  # noqa: B009
+        return retention + message.sent_timestamp / 1000 > unix_time()  # type: ignore[operator]
+
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+
+
 def main() -> None:
     """`python -m local.moto_server`: serves on 127.0.0.1, prints the endpoint, stops when stdin closes."""
     import logging
     import sys
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request lines
+    _retention_check_by_its_one_attribute()
     server = MotoServer()
     server.start()
     print(server.endpoint, flush=True)
