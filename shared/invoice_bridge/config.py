@@ -61,6 +61,8 @@ class ProcessorSettings(_Settings, _TriggerStages):
     onec_catalog_cache_seconds: int = Field(default=600, ge=0)
     # batched 1C look-ups keep each URL within this (onec/batched.py: Apache 8190, IIS query string 2048 by default)
     onec_max_url_length: int = Field(default=8000, ge=1024, le=65536)
+    # of every text managers and accountants read (comments, rejection reasons, 1C comments); logs stay English
+    message_language: Literal["ru", "en"] = "ru"
 
     @field_validator("document_timezone")
     @classmethod

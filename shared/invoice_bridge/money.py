@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from invoice_bridge.messages import Msg, Text, t
+
 KOPECK = Decimal("0.01")
 HUNDRED = Decimal(100)
 MAX_SIGNIFICANT_DIGITS = 15  # what Bitrix24 (PHP doubles) and 1C's Number(15, 2) keep exactly
@@ -38,30 +40,30 @@ def _whole_digits(value: Decimal) -> int:
     return max(0, value.adjusted() + 1)
 
 
-def amount_problem(value: Decimal) -> str | None:
+def amount_problem(value: Decimal) -> Text | None:
     """None for a finite amount 1C and Bitrix24 both hold exactly, else what is wrong with it."""
     if not value.is_finite():
-        return "is not a finite number"
+        return t(Msg.NUMBER_NOT_FINITE)
     if _significant_digits(value) > MAX_SIGNIFICANT_DIGITS:
-        return f"has more than {MAX_SIGNIFICANT_DIGITS} significant digits"
+        return t(Msg.NUMBER_TOO_PRECISE, digits=MAX_SIGNIFICANT_DIGITS)
     if _whole_digits(value) > MAX_WHOLE_DIGITS:
-        return f"is too large (more than {MAX_WHOLE_DIGITS} digits before the decimal point)"
+        return t(Msg.NUMBER_TOO_LARGE, digits=MAX_WHOLE_DIGITS)
     return None
 
 
-def quantity_problem(value: Decimal) -> str | None:
+def quantity_problem(value: Decimal) -> Text | None:
     if (problem := amount_problem(value)) is not None:
         return problem
     if -value.normalize().as_tuple().exponent > MAX_QUANTITY_DECIMALS:  # type: ignore[operator]
-        return f"has more than {MAX_QUANTITY_DECIMALS} decimals"
+        return t(Msg.NUMBER_TOO_MANY_DECIMALS, decimals=MAX_QUANTITY_DECIMALS)
     return None
 
 
-def percent_problem(value: Decimal) -> str | None:
+def percent_problem(value: Decimal) -> Text | None:
     if (problem := amount_problem(value)) is not None:
         return problem
     if not Decimal(0) <= value <= HUNDRED:
-        return "is not between 0 and 100"
+        return t(Msg.NUMBER_NOT_PERCENT)
     return None
 
 

@@ -26,6 +26,7 @@ from invoice_bridge.events import EntityType, QueueMessage, WriteBack
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
 from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
+from invoice_bridge.messages import Language, Money, Msg, Text, render, t
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
@@ -41,7 +42,7 @@ def _identity(message: QueueMessage) -> DealIdentity:
         ledger_key=message.ledger_key,
         external_key=message.external_key,
         url=f"https://{message.domain}/crm/{_URL_PATHS[message.entity_type]}/{message.entity_id}/",
-        noun=message.entity_type.value,
+        entity=message.entity_type,
     )
 
 
@@ -91,6 +92,7 @@ class ProcessorRules:
     post_documents: bool = False  # post what is created instead of leaving drafts for review
     on_leaving_trigger: Literal["comment", "deletion_mark"] = "comment"  # what an unposted draft gets
     sweep_after_seconds: int = 7200  # a deal left RETRYING this long is queued again by the ledger sweep
+    language: Language = Language.RU  # of every text managers and accountants read
 
 
 @dataclass
@@ -187,7 +189,8 @@ class InvoicePipeline:
         if previous is not None and has_document:
             if isinstance(mapped, Rejection):
                 logger.warning(
-                    "deal changed after its 1C document and is now invalid", extra={"reasons": mapped.problems}
+                    "deal changed after its 1C document and is now invalid",
+                    extra={"reasons": [problem.code for problem in mapped.problems]},
                 )
                 metrics.add_metric(name="ChangedAfterInvoicing", unit="Count", value=1)
                 return Outcome(
@@ -263,7 +266,7 @@ class InvoicePipeline:
             self._setup_failure(message, owner, str(exc))
         except ReferenceNotFound as exc:
             self._onec_answered()
-            return self._reject(message, previous, (str(exc),), owner=owner)
+            return self._reject(message, previous, (exc.text,), owner=owner)
         except ODataError as exc:
             if exc.setup:
                 if self.onec_breaker is not None:
@@ -277,7 +280,7 @@ class InvoicePipeline:
                     self.onec_breaker.failed()
                 raise TransientFailure(str(exc)) from exc
             self._onec_answered()
-            return self._reject(message, previous, (f"1C refused the invoice: {exc.explain()}",), owner=owner)
+            return self._reject(message, previous, (t(Msg.ONEC_REFUSED, detail=exc.explain()),), owner=owner)
         except BaseException as exc:
             self.ledger.release(
                 key,
@@ -299,7 +302,7 @@ class InvoicePipeline:
         )
         metrics.add_metric(name=_METRICS[kind], unit="Count", value=1)
         logger.info("1C document handled", extra={"ledger_key": key, "onec_number": document.number, "outcome": kind})
-        self._comment(message, _COMMENTS[kind](document, draft))
+        self._comment(message, _document_comment(_COMMENTS[kind], message, document, draft))
         if self.rules.writeback_field and message.entity_type is EntityType.DEAL and not changed_after_posting:
             # The update fires ONCRMDEALUPDATE; the deal's content is unchanged, so that event ends as a duplicate.
             update = {
@@ -322,12 +325,7 @@ class InvoicePipeline:
         metrics.add_metric(name="SetupFailures", unit="Count", value=1)
         logger.error("1C set-up problem; the deal waits for the administrator", extra={"problem": problem})
         if self.ledger.note_setup_notice(key):
-            self._comment(
-                message,
-                f"The bridge cannot reach 1C to create the invoice for this {message.entity_type.value}: 1C needs "
-                "its administrator, who has been alerted. The invoice will be created by itself once that is "
-                f"fixed; there is nothing to change in the {message.entity_type.value}.",
-            )
+            self._comment(message, t(Msg.COMMENT_SETUP, entity=message.entity_type))
         raise TransientFailure(f"1C set-up: {problem}", setup=True)
 
     def _write(
@@ -370,7 +368,9 @@ class InvoicePipeline:
         return document, OutcomeKind.UPDATED if known_ref else OutcomeKind.FOUND
 
     def _context(self) -> DocumentContext:
-        context = DocumentContext(self.onec, self.catalogs, self.schema(), post=self.rules.post_documents)
+        context = DocumentContext(
+            self.onec, self.catalogs, self.schema(), post=self.rules.post_documents, language=self.rules.language
+        )
         if missing := context.schema.missing(self.profile.entity_sets):
             raise OnecSetupError(
                 f"1C does not publish {', '.join(missing)} over OData: add them to the OData composition "
@@ -383,7 +383,7 @@ class InvoicePipeline:
         document is left to the accountant; the manager is told once."""
         if not self.ledger.mark_withdrawn(message.ledger_key, stage=stage):
             return Outcome(OutcomeKind.DUPLICATE, "already withdrawn")
-        note = f"Сделка вышла из стадии счёта (сейчас {neutral(stage)})."
+        note = t(Msg.ONEC_WITHDRAWN_NOTE, entity=message.entity_type, stage=neutral(stage))
         try:
             # the document the ledger knows, read plainly: withdrawing must not finish a half-made document set
             document = read_by_ref(self.onec, self.profile.primary_set, previous.onec_ref_key)
@@ -391,45 +391,46 @@ class InvoicePipeline:
                 change: dict[str, Any] = (
                     {"DeletionMark": True}
                     if self.rules.on_leaving_trigger == "deletion_mark"
-                    else {"Комментарий": f"ОТОЗВАН: {note} {document.comment}"}
+                    else {"Комментарий": f"{render(note, self.rules.language)} {document.comment}"}
                 )
                 self.onec.update(self.profile.primary_set, document.ref_key, change, data_version=document.data_version)
         except ODataError as exc:
             logger.error("could not mark the withdrawn 1C document", extra={"error": str(exc)})
         metrics.add_metric(name="DealsWithdrawn", unit="Count", value=1)
-        self._comment(
-            message,
-            f"The {message.entity_type.value} left the invoicing stage (now {stage}). 1C document {previous.onec_number} was "
-            + ("marked for deletion." if self.rules.on_leaving_trigger == "deletion_mark" else "marked as withdrawn.")
-            + " If it was posted already, ask the accountant to reverse it.",
+        withdrawn = (
+            Msg.COMMENT_WITHDRAWN_DELETION_MARK
+            if self.rules.on_leaving_trigger == "deletion_mark"
+            else Msg.COMMENT_WITHDRAWN_MARKED
         )
+        self._comment(message, t(withdrawn, entity=message.entity_type, stage=stage, number=previous.onec_number))
         return Outcome(OutcomeKind.WITHDRAWN, f"1C {previous.onec_number} withdrawn: stage {stage}")
 
     def _reject(
-        self, message: QueueMessage, previous: LedgerRecord | None, problems: tuple[str, ...], *, owner: str
+        self, message: QueueMessage, previous: LedgerRecord | None, problems: tuple[Text, ...], *, owner: str
     ) -> Outcome:
-        reasons_hash = hashlib.sha256("\n".join(problems).encode()).hexdigest()
-        recorded = self.ledger.mark_rejected(
-            message.ledger_key, content_hash=reasons_hash, reasons=problems, owner=owner
-        )
+        # the English words identify the reasons whatever the language: a rejection the ledger recorded before
+        # the catalog existed (in those words) is not told again
+        reasons_hash = hashlib.sha256("\n".join(map(str, problems)).encode()).hexdigest()
+        codes = tuple(problem.code for problem in problems)
+        recorded = self.ledger.mark_rejected(message.ledger_key, content_hash=reasons_hash, reasons=codes, owner=owner)
         told_before = (
             previous is not None and previous.status is LedgerStatus.REJECTED and previous.content_hash == reasons_hash
         )
-        detail = "; ".join(problems)
+        detail = "; ".join(map(str, problems))
         if not recorded or told_before:
             return Outcome(OutcomeKind.REJECTED, detail)
         metrics.add_metric(name="DealsRejected", unit="Count", value=1)
-        logger.info("deal rejected", extra={"ledger_key": message.ledger_key, "reasons": list(problems)})
-        numbered = "\n".join(f"{index}. {problem}" for index, problem in enumerate(problems, start=1))
-        self._comment(
-            message,
-            f"The 1C invoice draft was not created. Fix this and save the {message.entity_type.value} again:\n{numbered}",
-        )
+        logger.info("deal rejected", extra={"ledger_key": message.ledger_key, "reasons": list(codes)})
+        self._comment(message, t(Msg.COMMENT_REJECTED, entity=message.entity_type, problems=problems))
         return Outcome(OutcomeKind.REJECTED, detail)
 
-    def _comment(self, message: QueueMessage, text: str) -> None:
+    def _comment(self, message: QueueMessage, text: Text) -> None:
         """Queued, not sent: `flush_write_backs` sends every comment of the SQS batch in one request."""
-        fields = {"ENTITY_ID": message.entity_id, "ENTITY_TYPE": _TIMELINE_TYPES[message.entity_type], "COMMENT": text}
+        fields = {
+            "ENTITY_ID": message.entity_id,
+            "ENTITY_TYPE": _TIMELINE_TYPES[message.entity_type],
+            "COMMENT": render(text, self.rules.language),
+        }
         self.outbox.append((message, WriteBack(method="crm.timeline.comment.add", params={"fields": fields})))
 
     def flush_write_backs(self) -> list[QueueMessage]:
@@ -459,36 +460,22 @@ class InvoicePipeline:
         return retry
 
 
-def _created_comment(document: OnecDocument, draft: InvoiceDraft) -> str:
-    return (
-        f"Draft invoice {document.number} of {draft.document_date:%d.%m.%Y} is in 1C for review: "
-        f"{draft.total:.2f} {_currency(draft)}, VAT {draft.vat_total:.2f}. The accountant will check and post it."
+def _document_comment(key: Msg, message: QueueMessage, document: OnecDocument, draft: InvoiceDraft) -> Text:
+    return t(
+        key,
+        entity=message.entity_type,
+        number=document.number,
+        date=draft.document_date,
+        total=Money(draft.total, draft.currency_code),
+        vat=Money(draft.vat_total, draft.currency_code),
     )
 
 
-def _updated_comment(document: OnecDocument, draft: InvoiceDraft) -> str:
-    return (
-        f"The deal changed: draft invoice {document.number} in 1C was updated to {draft.total:.2f} "
-        f"{_currency(draft)}, VAT {draft.vat_total:.2f}."
-    )
-
-
-def _changed_after_posting_comment(document: OnecDocument, draft: InvoiceDraft) -> str:
-    return (
-        f"The deal changed after invoice {document.number} was posted in 1C; the bridge did not change it. "
-        f"The deal now comes to {draft.total:.2f} {_currency(draft)}: ask the accountant to correct the invoice."
-    )
-
-
-def _currency(draft: InvoiceDraft) -> str:
-    return "RUB" if draft.currency_code == "643" else draft.currency_code
-
-
-_COMMENTS: dict[OutcomeKind, Callable[[OnecDocument, InvoiceDraft], str]] = {
-    OutcomeKind.CREATED: _created_comment,
-    OutcomeKind.FOUND: _created_comment,
-    OutcomeKind.UPDATED: _updated_comment,
-    OutcomeKind.CHANGED_AFTER_POSTING: _changed_after_posting_comment,
+_COMMENTS = {
+    OutcomeKind.CREATED: Msg.COMMENT_CREATED,
+    OutcomeKind.FOUND: Msg.COMMENT_CREATED,
+    OutcomeKind.UPDATED: Msg.COMMENT_UPDATED,
+    OutcomeKind.CHANGED_AFTER_POSTING: Msg.COMMENT_CHANGED_AFTER_POSTING,
 }
 _METRICS = {
     OutcomeKind.CREATED: "InvoicesCreated",

@@ -22,6 +22,7 @@ from invoice_bridge.breaker import Breaker, BreakerSettings, BreakerStore, bitri
 from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.ledger import Ledger, PortalPin
+from invoice_bridge.messages import Language
 from invoice_bridge.observability import logger, metrics, record_log_keys
 from invoice_bridge.onec.catalogs import CatalogResolver, CatalogRules
 from invoice_bridge.onec.client import ODataClient
@@ -79,6 +80,7 @@ class PortalPipelines:
                 post_documents=settings.onec_post_documents,
                 on_leaving_trigger=settings.on_leaving_trigger,
                 sweep_after_seconds=2 * settings.retry_backoff_max_seconds,
+                language=Language(settings.message_language),
             ),
             profile=PROFILES[settings.document_kind],
             now=lambda: datetime.now(zone),
@@ -101,6 +103,7 @@ class PortalPipelines:
                     create_contracts=settings.onec_create_contracts,
                     item_code_field=settings.onec_item_code_field,
                     max_url_length=settings.onec_max_url_length,
+                    language=Language(settings.message_language),
                 ),
             )
             self._onec[connection] = (onec, catalogs)

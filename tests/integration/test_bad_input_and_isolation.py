@@ -137,31 +137,31 @@ def test_a_failed_follow_up_request_fails_only_the_deals_that_need_it(stack: Loc
 
 # (where, field, value as Bitrix24 sends it, fragments the manager's comment must contain)
 HOSTILE: list[tuple[str, str, object, tuple[str, ...]]] = [
-    ("deal", "OPPORTUNITY", "NaN", ("OPPORTUNITY", "«NaN»", "not a number")),
+    ("deal", "OPPORTUNITY", "NaN", ("OPPORTUNITY", "«NaN»", "не число")),
     ("deal", "OPPORTUNITY", "Infinity", ("OPPORTUNITY", "«Infinity»")),
-    ("deal", "OPPORTUNITY", "", ("OPPORTUNITY", "«»", "empty")),
+    ("deal", "OPPORTUNITY", "", ("OPPORTUNITY", "«»", "не заполнено")),
     ("deal", "OPPORTUNITY", None, ("OPPORTUNITY", "«null»")),
     ("deal", "OPPORTUNITY", {"sum": 1}, ("OPPORTUNITY", '«{"sum": 1}»')),
-    ("deal", "OPPORTUNITY", "22,0", ("OPPORTUNITY", "«22,0»", "comma")),
-    ("deal", "OPPORTUNITY", "1234567890123.456", ("OPPORTUNITY", "1234567890123.456", "15 significant digits")),
+    ("deal", "OPPORTUNITY", "22,0", ("OPPORTUNITY", "«22,0»", "запятая")),
+    ("deal", "OPPORTUNITY", "1234567890123.456", ("OPPORTUNITY", "1234567890123.456", "15 значащих цифр")),
     ("deal", "TAX_VALUE", "abc", ("TAX_VALUE", "«abc»")),
-    ("row", "PRICE", RawJson("NaN"), ("row 1", "PRICE", "«nan»", "not a finite number")),
-    ("row", "PRICE", None, ("row 1", "PRICE", "«null»")),
-    ("row", "PRICE", [1], ("row 1", "PRICE", "«[1]»")),
-    ("row", "PRICE", "abc", ("row 1", "PRICE", "«abc»")),
-    ("row", "PRICE", RawJson("1E+400"), ("row 1", "PRICE", "«1E+400»", "too large")),
-    ("row", "PRICE", RawJson("1234567890.123456"), ("row 1", "PRICE", "«1234567890.123456»", "15 significant")),
-    ("row", "PRICE_EXCLUSIVE", "", ("row 1", "PRICE_EXCLUSIVE", "«»")),
-    ("row", "QUANTITY", "Infinity", ("row 1", "QUANTITY", "«Infinity»")),
-    ("row", "QUANTITY", RawJson("1E+400"), ("row 1", "QUANTITY", "«1E+400»")),
-    ("row", "QUANTITY", RawJson("2.00001"), ("row 1", "QUANTITY", "«2.00001»", "4 decimals")),
-    ("row", "QUANTITY", {"n": 2}, ("row 1", "QUANTITY", '«{"n": 2}»')),
-    ("row", "DISCOUNT_RATE", None, ("row 1", "DISCOUNT_RATE", "«null»")),
-    ("row", "DISCOUNT_RATE", "abc", ("row 1", "DISCOUNT_RATE", "«abc»")),
-    ("row", "TAX_RATE", "22,0", ("row 1", "TAX_RATE", "«22,0»")),
-    ("row", "TAX_RATE", "abc", ("row 1", "TAX_RATE", "«abc»")),
-    ("row", "TAX_RATE", RawJson("15"), ("row 1", "VAT rate 15 %", "not a Russian VAT rate")),
-    ("row", "PRODUCT_NAME", {"ru": "x"}, ("row 1", "PRODUCT_NAME", '«{"ru": "x"}»')),
+    ("row", "PRICE", RawJson("NaN"), ("Товар №1", "PRICE", "«nan»", "не конечное число")),
+    ("row", "PRICE", None, ("Товар №1", "PRICE", "«null»")),
+    ("row", "PRICE", [1], ("Товар №1", "PRICE", "«[1]»")),
+    ("row", "PRICE", "abc", ("Товар №1", "PRICE", "«abc»")),
+    ("row", "PRICE", RawJson("1E+400"), ("Товар №1", "PRICE", "«1E+400»", "слишком большое")),
+    ("row", "PRICE", RawJson("1234567890.123456"), ("Товар №1", "PRICE", "«1234567890.123456»", "15 значащих")),
+    ("row", "PRICE_EXCLUSIVE", "", ("Товар №1", "PRICE_EXCLUSIVE", "«»")),
+    ("row", "QUANTITY", "Infinity", ("Товар №1", "QUANTITY", "«Infinity»")),
+    ("row", "QUANTITY", RawJson("1E+400"), ("Товар №1", "QUANTITY", "«1E+400»")),
+    ("row", "QUANTITY", RawJson("2.00001"), ("Товар №1", "QUANTITY", "«2.00001»", "4 знаков после запятой")),
+    ("row", "QUANTITY", {"n": 2}, ("Товар №1", "QUANTITY", '«{"n": 2}»')),
+    ("row", "DISCOUNT_RATE", None, ("Товар №1", "DISCOUNT_RATE", "«null»")),
+    ("row", "DISCOUNT_RATE", "abc", ("Товар №1", "DISCOUNT_RATE", "«abc»")),
+    ("row", "TAX_RATE", "22,0", ("Товар №1", "TAX_RATE", "«22,0»")),
+    ("row", "TAX_RATE", "abc", ("Товар №1", "TAX_RATE", "«abc»")),
+    ("row", "TAX_RATE", RawJson("15"), ("Товар №1", "ставки НДС 15 %", "в России нет")),
+    ("row", "PRODUCT_NAME", {"ru": "x"}, ("Товар №1", "PRODUCT_NAME", '«{"ru": "x"}»')),
 ]
 
 
@@ -180,7 +180,7 @@ def test_each_hostile_value_is_a_rejection_naming_row_field_and_value(stack: Loc
 
     for deal_id, (_, field, value, fragments) in cases.items():
         [comment] = comments_for(stack, deal_id)
-        assert "was not created" in comment, (field, value)
+        assert "Черновик счёта в 1С не создан" in comment, (field, value)
         for fragment in fragments:
             assert fragment in comment, (field, value, fragment, comment)
         record = ledger(stack, deal_id)
@@ -231,11 +231,10 @@ def test_a_null_seller_requisite_rejects_that_deal_only(stack_with_sellers: Loca
     one_invocation(stack, 3)
 
     [null_seller] = comments_for(stack, 4001)
-    assert "seller's requisite" in null_seller
-    assert "INN" in null_seller
-    assert "has no INN" in null_seller
+    assert "Реквизит продавца" in null_seller
+    assert "не заполнен ИНН" in null_seller
     [wrong_type] = comments_for(stack, 4002)
-    assert "seller's requisite 3" in wrong_type
+    assert "Реквизит продавца 3" in wrong_type
     assert "RQ_INN" in wrong_type
     assert "7704407589" in wrong_type
     for deal_id in (4001, 4002):
@@ -257,8 +256,7 @@ def test_nulls_in_the_buyers_requisite_are_empty_fields_not_a_silent_skip(stack:
 
     assert len(drafts_for(stack, 1001)) == 1
     [comment] = comments_for(stack, 1002)
-    assert "INN" in comment
-    assert "is empty" in comment
+    assert "поле «ИНН»: не заполнен" in comment
     record = ledger(stack, 1002)
     assert record is not None
     assert record.status is LedgerStatus.REJECTED
@@ -272,9 +270,9 @@ def test_an_inn_in_fullwidth_digits_is_rejected(stack: LocalStack) -> None:
     one_invocation(stack, 1)
 
     [comment] = comments_for(stack, 1001)
-    assert "INN" in comment
+    assert "поле «ИНН»" in comment
     assert fullwidth in comment
-    assert "digits 0-9" in comment
+    assert "кроме цифр 0–9" in comment
     assert drafts_for(stack, 1001) == []
     assert not any(fullwidth in str(doc) for doc in stack.onec.documents())
 

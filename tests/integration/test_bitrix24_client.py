@@ -49,11 +49,11 @@ def test_snapshots_of_several_deals_take_one_batch_plus_one_for_new_products(por
     assert Decimal("514000.00") == first.deal.OPPORTUNITY
     assert first.buyer is not None
     assert first.buyer.RQ_INN == "7707083893"
-    assert first.buyer_source == "the requisite selected in the deal"
+    assert str(first.buyer_source) == "the requisite selected in the deal"
     assert first.product_codes[101] == NOMENCLATURE_LAPTOP
     fallback = snapshots[1005]
     assert isinstance(fallback, DealSnapshot)
-    assert fallback.buyer_source == "the first requisite of company 14"
+    assert str(fallback.buyer_source) == "the first requisite of company 14"
     third = snapshots[1003]
     assert isinstance(third, DealSnapshot)
     assert third.product_codes[105] == SERVICE_PLAN_CODE

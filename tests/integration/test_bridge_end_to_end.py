@@ -54,7 +54,7 @@ def test_won_deal_becomes_one_draft_with_per_line_vat(stack: LocalStack) -> None
         ("2", Decimal(3), Decimal("90000"), Decimal("270000"), "НДС10", Decimal("24545.45")),
     ]
     assert draft["СуммаДокумента"] == Decimal("514000")
-    assert "pending review" in str(draft["Комментарий"])
+    assert str(draft["Комментарий"]).startswith("Черновик из Bitrix24, ожидает проверки бухгалтером. Сделка «")
     [comment] = stack.bitrix.timeline_comments
     assert comment.entity_id == 1001
     assert str(draft["Number"]) in comment.comment
@@ -126,7 +126,7 @@ def test_broken_inn_is_rejected_with_one_comment_and_nothing_in_1c(stack: LocalS
     assert drafts_for(stack, 1005) == []
     [comment] = stack.bitrix.timeline_comments
     assert "7707083894" in comment.comment
-    assert "check digit" in comment.comment
+    assert "неверная контрольная цифра" in comment.comment
 
 
 def test_deal_outside_the_trigger_creates_nothing(stack: LocalStack) -> None:
@@ -169,7 +169,7 @@ def test_amount_changed_after_the_draft_updates_the_same_document(stack: LocalSt
     assert len(after["Товары"]) == 1  # type: ignore[arg-type]
     comments = [c.comment for c in stack.bitrix.timeline_comments]
     assert len(comments) == 2
-    assert "was updated to 244000.00" in comments[1]
+    assert "обновлён — 244\u00a0000,00\u00a0₽" in comments[1]
 
 
 def test_change_after_posting_leaves_1c_alone_and_tells_the_manager_once(stack: LocalStack) -> None:
@@ -188,7 +188,7 @@ def test_change_after_posting_leaves_1c_alone_and_tells_the_manager_once(stack: 
     [after] = drafts_for(stack, 1001)
     assert after["СуммаДокумента"] == Decimal("514000")
     assert after["Posted"] is True
-    told = [c.comment for c in stack.bitrix.timeline_comments if "after invoice" in c.comment]
+    told = [c.comment for c in stack.bitrix.timeline_comments if "после того, как счёт" in c.comment]
     assert len(told) == 1
     assert stack.resources is not None
     record = Ledger(stack.dynamodb, stack.resources.table_name).get(f"{PORTAL_MEMBER_ID}#deal#1001")
@@ -208,7 +208,7 @@ def test_deal_lost_after_its_draft_marks_the_draft_withdrawn(stack: LocalStack) 
 
     [draft] = drafts_for(stack, 1001)
     assert str(draft["Комментарий"]).startswith("ОТОЗВАН")
-    withdrawn = [c.comment for c in stack.bitrix.timeline_comments if "left the invoicing stage" in c.comment]
+    withdrawn = [c.comment for c in stack.bitrix.timeline_comments if "из стадии выставления счёта" in c.comment]
     assert len(withdrawn) == 1
 
 
@@ -320,6 +320,6 @@ def test_a_timeline_comment_blocked_for_a_while_is_delivered_later(stack: LocalS
     assert len(drafts_for(stack, 1001)) == 1
     [comment] = stack.bitrix.timeline_comments
     assert comment.entity_id == 1001
-    assert "Draft invoice" in comment.comment
+    assert "Черновик счёта на оплату" in comment.comment
     refused = [entry for entry in stack.bitrix.request_log if entry.batch_errors]
     assert refused  # the first attempt was refused with OPERATION_TIME_LIMIT and came back on its own

@@ -90,8 +90,8 @@ def test_a_release_without_22_percent_waits_for_the_administrator_instead_of_gue
     assert record.status is LedgerStatus.RETRYING
     assert "1C has no VAT rate НДС22" in record.last_error
     [comment] = stack.bitrix.timeline_comments  # told once, and not to re-save the deal
-    assert "administrator" in comment.comment
-    assert "save" not in comment.comment
+    assert "администратора" in comment.comment
+    assert "сохраните" not in comment.comment
     assert stack.queued_messages() == 1
 
 

@@ -294,8 +294,8 @@ def test_a_refused_1c_login_is_a_set_up_failure_not_a_rejection(stack: LocalStac
     notices = stack.bitrix.timeline_comments
     assert sorted(comment.entity_id for comment in notices) == list(deals)  # one per deal, however many retries
     for comment in notices:
-        assert "administrator" in comment.comment
-        assert "save" not in comment.comment.lower()
+        assert "администратора" in comment.comment
+        assert "сохраните" not in comment.comment.lower()
 
     stack.onec.set_credentials(ONEC_USERNAME, ONEC_PASSWORD)  # fixed; no manager does anything
     drain(stack, rounds=100)

@@ -5,8 +5,10 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invoice_bridge.events import EntityType
 from invoice_bridge.invoice.lines import PricedRow, document_lines, keeps
 from invoice_bridge.invoice.model import VatRate
+from invoice_bridge.messages import Msg, Text, t
 from invoice_bridge.money import exclusive_price, line_amounts, to_kopecks
 
 D = Decimal
@@ -20,7 +22,7 @@ def priced(number: int, price: str, quantity: str, rate: Decimal, included: bool
     )
     return PricedRow(
         number=number,
-        label=f"row {number}",
+        label=t(Msg.ROW, number=number),
         product_code=f"code-{number}",
         description="item",
         quantity=D(quantity),
@@ -35,8 +37,8 @@ def priced(number: int, price: str, quantity: str, rate: Decimal, included: bool
 def test_a_mixed_deal_is_written_with_vat_on_top_when_only_that_keeps_every_line() -> None:
     # the case: a tax-on-top row 0.01 × 1000 (total 12.20 with 22 %) beside a tax-included laptop
     rows = [priced(1, "122000", "2", D(22), True), priced(2, "0.01", "1000", D(22), False)]
-    problems: list[str] = []
-    include_vat, lines = document_lines(rows, "deal", problems)
+    problems: list[Text] = []
+    include_vat, lines = document_lines(rows, EntityType.DEAL, problems)
     assert problems == []
     assert include_vat is False
     assert [(line.price, line.quantity, line.amount, line.vat_amount) for line in lines] == [
@@ -49,8 +51,8 @@ def test_a_mixed_deal_is_written_with_vat_on_top_when_only_that_keeps_every_line
 
 def test_a_mixed_deal_keeps_vat_included_when_every_line_holds() -> None:
     rows = [priced(1, "122000", "2", D(22), True), priced(2, "1220", "3", D(22), False)]
-    problems: list[str] = []
-    include_vat, lines = document_lines(rows, "deal", problems)
+    problems: list[Text] = []
+    include_vat, lines = document_lines(rows, EntityType.DEAL, problems)
     assert (problems, include_vat) == ([], True)
     assert [(line.price, line.amount, line.vat_amount) for line in lines] == [
         (D("122000"), D("244000.00"), D("44000.00")),
@@ -60,9 +62,10 @@ def test_a_mixed_deal_keeps_vat_included_when_every_line_holds() -> None:
 
 def test_a_mixed_deal_no_flag_can_keep_is_rejected_naming_the_rows() -> None:
     rows = [priced(1, "0.01", "1000", D(22), True), priced(2, "0.01", "1000", D(22), False)]
-    problems: list[str] = []
-    document_lines(rows, "deal", problems)
-    [problem] = problems
+    problems: list[Text] = []
+    document_lines(rows, EntityType.DEAL, problems)
+    [text] = problems
+    problem = str(text)
     assert problem.startswith("row 2: 1C would change the amount")
     assert "mixes rows with VAT included and rows with VAT on top" in problem
 
@@ -79,8 +82,8 @@ _row = st.tuples(_price, _quantity, st.sampled_from(sorted(RATES)), st.booleans(
 @given(st.lists(_row, min_size=1, max_size=8))
 def test_every_line_holds_and_carries_bitrix24s_exact_amounts(specs: list[tuple[str, str, Decimal, bool]]) -> None:
     rows = [priced(number, *spec) for number, spec in enumerate(specs, start=1)]
-    problems: list[str] = []
-    include_vat, lines = document_lines(rows, "deal", problems)
+    problems: list[Text] = []
+    include_vat, lines = document_lines(rows, EntityType.DEAL, problems)
     if problems:  # only ever a mixed deal, and only when neither flag keeps every line
         assert len({row.tax_included for row in rows}) == 2
         return

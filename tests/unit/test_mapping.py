@@ -5,6 +5,7 @@ from invoice_bridge.bitrix24.records import DealRecord, ProductRowRecord, Requis
 from invoice_bridge.bitrix24.snapshot import DealSnapshot
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft, VatRate
+from invoice_bridge.messages import Msg, t
 
 D = Decimal
 ON = date(2026, 11, 23)
@@ -46,12 +47,18 @@ def snapshot(
         }
     )
     codes: dict[int, str | None] = {r.PRODUCT_ID: f"code-{r.PRODUCT_ID}" for r in rows if r.PRODUCT_ID}
-    return DealSnapshot(deal=record, rows=rows, buyer=buyer, buyer_source="test", product_codes=codes)
+    return DealSnapshot(
+        deal=record,
+        rows=rows,
+        buyer=buyer,
+        buyer_source=t(Msg.COMPANY_FIRST_REQUISITE, company=11),
+        product_codes=codes,
+    )
 
 
 def problems_of(result: InvoiceDraft | Rejection) -> str:
     assert isinstance(result, Rejection)
-    return "\n".join(result.problems)
+    return "\n".join(map(str, result.problems))
 
 
 def test_valid_deal_maps_to_a_draft_with_per_line_vat() -> None:
@@ -101,7 +108,7 @@ def test_no_buyer_and_no_rows() -> None:
 
 def test_rows_must_add_up_to_the_deal_amount_unless_manual() -> None:
     text = problems_of(map_deal(snapshot(opportunity="244000.01"), IDENTITY, ON))
-    assert "rows add up to 244000.00 but the deal amount is 244000.01" in text
+    assert "rows add up to 244,000.00\u00a0RUB but the deal amount is 244,000.01\u00a0RUB" in text
     manual = map_deal(snapshot(opportunity="1.00", IS_MANUAL_OPPORTUNITY="Y"), IDENTITY, ON)
     assert isinstance(manual, InvoiceDraft)
 
@@ -144,7 +151,9 @@ def test_a_vat_that_differs_from_tax_value_by_a_kopeck_is_rejected_with_both_num
     result = map_deal(snapshot(tax_value="44000.01"), IDENTITY, ON)
     assert isinstance(result, Rejection)
     assert result.mismatches == ("tax",)
-    assert "the rows' VAT adds up to 44000.00 but the deal's tax amount is 44000.01" in problems_of(result)
+    assert "the rows' VAT adds up to 44,000.00\u00a0RUB but the deal's tax amount is 44,000.01\u00a0RUB" in problems_of(
+        result
+    )
 
 
 def test_tax_value_is_checked_also_when_the_amount_is_manual() -> None:

@@ -11,6 +11,7 @@ from invoice_bridge.bitrix24.records import BadNumber, DealRecord, ProductRowRec
 from invoice_bridge.bitrix24.snapshot import DealSnapshot
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
+from invoice_bridge.messages import Msg, t
 from invoice_bridge.money import amount_problem, line_amounts, percent_problem, quantity_problem
 
 D = Decimal
@@ -51,7 +52,7 @@ def test_plain_numbers_parse_exactly(raw: object, expected: Decimal) -> None:
 def test_anything_else_is_a_bad_number_that_keeps_the_value(raw: object, reason: str) -> None:
     value = parse_number(raw)
     assert isinstance(value, BadNumber)
-    assert reason in value.reason
+    assert reason in str(value.reason)
     assert value.raw is raw
 
 
@@ -67,7 +68,7 @@ def test_anything_else_is_a_bad_number_that_keeps_the_value(raw: object, reason:
 def test_amounts_out_of_bounds(value: Decimal, problem: str) -> None:
     found = amount_problem(value)
     assert found is not None
-    assert problem in found
+    assert problem in str(found)
 
 
 def test_amounts_in_bounds() -> None:
@@ -78,10 +79,10 @@ def test_amounts_in_bounds() -> None:
 
 def test_quantity_takes_four_decimals_and_percent_a_share() -> None:
     assert quantity_problem(D("0.0125")) is None
-    assert "4 decimals" in (quantity_problem(D("0.00125")) or "")
+    assert "4 decimals" in str(quantity_problem(D("0.00125")))
     assert quantity_problem(D("2.50000")) is None  # trailing zeros are not decimals
     assert percent_problem(D("10")) is None
-    assert "between 0 and 100" in (percent_problem(D("101")) or "")
+    assert "between 0 and 100" in str(percent_problem(D("101")))
 
 
 money = st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=0, max_value=D("9999999999999.99"))
@@ -128,7 +129,13 @@ def snapshot(opportunity: object, **row_fields: object) -> DealSnapshot:
     deal = DealRecord.model_validate(
         {"ID": 7, "STAGE_ID": "WON", "STAGE_SEMANTIC_ID": "S", "CURRENCY_ID": "RUB", "OPPORTUNITY": opportunity}
     )
-    return DealSnapshot(deal=deal, rows=(row,), buyer=BUYER, buyer_source="test", product_codes={101: "code"})
+    return DealSnapshot(
+        deal=deal,
+        rows=(row,),
+        buyer=BUYER,
+        buyer_source=t(Msg.COMPANY_FIRST_REQUISITE, company=11),
+        product_codes={101: "code"},
+    )
 
 
 @given(
@@ -146,4 +153,4 @@ def test_any_value_in_any_figure_maps_to_a_draft_or_a_rejection_never_an_excepti
     parsed = parse_number(value)
     if isinstance(parsed, BadNumber) and not (field == "TAX_RATE" and value is None):
         assert isinstance(result, Rejection)
-        assert any(field in problem and parsed.shown() in problem for problem in result.problems)
+        assert any(field in str(problem) and parsed.shown() in str(problem) for problem in result.problems)

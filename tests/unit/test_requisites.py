@@ -22,7 +22,7 @@ def test_valid_inns(inn: str) -> None:
 def test_invalid_inns_say_what_is_wrong(inn: str, fragment: str) -> None:
     problem = inn_problem(inn)
     assert problem is not None
-    assert fragment in problem
+    assert fragment in str(problem)
 
 
 def test_spaces_and_dashes_are_normalised() -> None:

@@ -96,4 +96,4 @@ def test_new_invoice_is_read_into_deal_shaped_records() -> None:
     assert (result.deal.ID, result.deal.STAGE_SEMANTIC_ID, result.deal.COMPANY_ID) == (501, "S", 12)
     [row] = result.rows
     assert (row.PRODUCT_ID, row.PRICE, row.tax_included) == (101, Decimal(122000), True)
-    assert result.buyer_source == "the requisite selected in the invoice"
+    assert str(result.buyer_source) == "the requisite selected in the invoice"

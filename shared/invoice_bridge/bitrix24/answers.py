@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from invoice_bridge.bitrix24.records import DealRecord, ProductRowRecord, StageRecord, shown_value
 from invoice_bridge.events import EntityType
+from invoice_bridge.messages import Msg, Text, t
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -16,32 +17,35 @@ R = TypeVar("R", bound=BaseModel)
 class UnreadableStage(ValueError):
     """The stage fields themselves are unreadable, so not even the trigger decision can be made."""
 
+    def __init__(self, problems: tuple[Text, ...]) -> None:
+        super().__init__("; ".join(map(str, problems)))
+        self.problems = problems
 
-def validated(model: type[R], raw: Any, what: str) -> tuple[R | None, list[str]]:
+
+def validated(model: type[R], raw: Any, what: Text) -> tuple[R | None, list[Text]]:
     """The record, or None and what is wrong with each field (`what` says which record, for the manager)."""
     if not isinstance(raw, dict):
-        return None, [f"{what}: Bitrix24 sent {shown_value(raw)} instead of a record"]
+        return None, [t(Msg.RECORD_NOT_A_RECORD, place=what, value=shown_value(raw))]
     try:
         return model.model_validate(raw), []
     except ValidationError as exc:
         return None, [_field_problem(what, error) for error in exc.errors()]
 
 
-def _field_problem(what: str, error: Any) -> str:
+def _field_problem(what: Text, error: Any) -> Text:
     field = ".".join(str(part) for part in error["loc"]) or "(record)"
     if error["type"] == "missing":
-        return f"{what}: field {field} is missing"
-    return f"{what}: field {field} has the value «{shown_value(error['input'])}», which is not valid here"
+        return t(Msg.FIELD_MISSING, place=what, field=field)
+    return t(Msg.FIELD_INVALID, place=what, field=field, value=shown_value(error["input"]))
 
 
 def entity_records(
     entity_type: EntityType, entity_id: int, main: Any, rows: Any
-) -> tuple[DealRecord, tuple[ProductRowRecord, ...], list[str]]:
+) -> tuple[DealRecord, tuple[ProductRowRecord, ...], list[Text]]:
     """The deal (or new invoice, read into the deal's shape), its rows, and what could not be read.
 
     When the entity itself is unreadable, its record carries the stage fields alone (enough to tell whether
     it is in a trigger stage) and the problems say why; `UnreadableStage` when even those are unreadable."""
-    noun = entity_type.value
     if entity_type is EntityType.DEAL:
         fields = main
         raw_rows: Any = rows if rows is not None else []
@@ -53,11 +57,12 @@ def entity_records(
             fields["CONTACT_ID"] = contacts[0] if isinstance(contacts, list) else contacts
         raw_rows = rows.get("productRows") if isinstance(rows, dict) else rows
         raw_rows = [_renamed(row, ROW_FIELDS) if isinstance(row, dict) else row for row in raw_rows or []]
-    record, problems = validated(DealRecord, fields, f"the {noun}")
+    place = t(Msg.ENTITY, entity=entity_type)
+    record, problems = validated(DealRecord, fields, place)
     if record is None:
-        stage, stage_problems = validated(StageRecord, fields, f"the {noun}")
+        stage, stage_problems = validated(StageRecord, fields, place)
         if stage is None:
-            raise UnreadableStage("; ".join(stage_problems))
+            raise UnreadableStage(tuple(stage_problems))
         record = _without_unreadable_fields(fields, entity_id)
     return record, *row_records(raw_rows, problems)
 
@@ -77,14 +82,14 @@ def _without_unreadable_fields(fields: dict[str, Any], entity_id: int) -> DealRe
 
 
 def row_records(
-    raw_rows: Any, problems: list[str], *, first_number: int = 1
-) -> tuple[tuple[ProductRowRecord, ...], list[str]]:
+    raw_rows: Any, problems: list[Text], *, first_number: int = 1
+) -> tuple[tuple[ProductRowRecord, ...], list[Text]]:
     """The rows that are readable; `problems` gains one line per unreadable field, naming its row number."""
     if not isinstance(raw_rows, list):
-        return (), [*problems, f"product rows: Bitrix24 sent {shown_value(raw_rows)} instead of a list"]
+        return (), [*problems, t(Msg.ROWS_NOT_A_LIST, value=shown_value(raw_rows))]
     rows: list[ProductRowRecord] = []
     for number, raw in enumerate(raw_rows, start=first_number):
-        row, row_problems = validated(ProductRowRecord, raw, f"row {number}")
+        row, row_problems = validated(ProductRowRecord, raw, t(Msg.ROW, number=number))
         problems.extend(row_problems)
         if row is not None:
             rows.append(row)

@@ -15,6 +15,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, field_validator
 
+from invoice_bridge.messages import Msg, t
+from invoice_bridge.messages import Text as MessageText
+
 _PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
 
 
@@ -23,7 +26,7 @@ class BadNumber:
     """A value Bitrix24 sent where a number belongs, and what is wrong with it."""
 
     raw: object
-    reason: str
+    reason: MessageText
 
     def shown(self) -> str:
         return shown_value(self.raw)
@@ -45,25 +48,25 @@ def shown_value(raw: object) -> str:
 def parse_number(raw: object) -> Decimal | BadNumber:
     """A finite number: a JSON number, or a string written in ASCII digits with a dot (`1000000.00`)."""
     if isinstance(raw, bool) or raw is None:
-        return BadNumber(raw, "is empty" if raw is None else "is not a number")
+        return BadNumber(raw, t(Msg.NUMBER_EMPTY) if raw is None else t(Msg.NUMBER_NOT_A_NUMBER))
     if isinstance(raw, int):
         return Decimal(raw)
     if isinstance(raw, float | Decimal):
         value = Decimal(raw) if isinstance(raw, Decimal) else Decimal(repr(raw))
-        return value if value.is_finite() else BadNumber(raw, "is not a finite number")
+        return value if value.is_finite() else BadNumber(raw, t(Msg.NUMBER_NOT_FINITE))
     if isinstance(raw, str):
         text = raw.strip()
         if not text:
-            return BadNumber(raw, "is empty")
+            return BadNumber(raw, t(Msg.NUMBER_EMPTY))
         if not _PLAIN_NUMBER.match(text):
             if "," in text:
-                return BadNumber(raw, "is not a number (a comma where a dot should be?)")
-            return BadNumber(raw, "is not a number")
+                return BadNumber(raw, t(Msg.NUMBER_COMMA))
+            return BadNumber(raw, t(Msg.NUMBER_NOT_A_NUMBER))
         try:
             return Decimal(text)
         except InvalidOperation:  # pragma: no cover - the pattern admits only plain decimals
-            return BadNumber(raw, "is not a number")
-    return BadNumber(raw, "is not a number")
+            return BadNumber(raw, t(Msg.NUMBER_NOT_A_NUMBER))
+    return BadNumber(raw, t(Msg.NUMBER_NOT_A_NUMBER))
 
 
 def _number_or_none(raw: object) -> Decimal | BadNumber | None:
@@ -127,9 +130,9 @@ class ProductRowRecord(_Record):
     ID: WholeNumber = 0
     PRODUCT_ID: WholeNumber = 0
     PRODUCT_NAME: Text = ""
-    PRICE: Number = BadNumber(None, "is missing")
+    PRICE: Number = BadNumber(None, t(Msg.NUMBER_MISSING))
     PRICE_EXCLUSIVE: NumberIfSent = None
-    QUANTITY: Number = BadNumber(None, "is missing")
+    QUANTITY: Number = BadNumber(None, t(Msg.NUMBER_MISSING))
     TAX_RATE: OptionalNumber = None
     TAX_INCLUDED: Text = "N"
     DISCOUNT_RATE: Number = Decimal(0)

@@ -24,11 +24,12 @@ from invoice_bridge.bitrix24.commands import (
 from invoice_bridge.bitrix24.isolated_batch import read_isolated
 from invoice_bridge.bitrix24.records import DealRecord, ProductRecord, ProductRowRecord, RequisiteRecord
 from invoice_bridge.events import EntityType
+from invoice_bridge.messages import Msg, Text, t
 from invoice_bridge.ttl_cache import TtlCache
 
 _ENTITIES_PER_BATCH = 12
 ROWS_PAGE_SIZE = 50  # crm.item.productrow.list pages
-NO_BUYER = "nowhere"  # buyer_source when the entity names no buyer at all
+NO_BUYER = t(Msg.NO_BUYER_SOURCE)  # buyer_source when the entity names no buyer at all
 # A command inside a batch that failed for one of these reasons may succeed later.
 TRANSIENT_COMMAND_ERRORS = frozenset(
     {
@@ -45,7 +46,7 @@ class SnapshotError(RuntimeError):
     """The entity could not be read. With `problems`, Bitrix24 answered but in a shape the manager must hear
     about (the deal is rejected with them); otherwise it is skipped, or retried when `transient`."""
 
-    def __init__(self, message: str, *, transient: bool, problems: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, *, transient: bool, problems: tuple[Text, ...] = ()) -> None:
         super().__init__(message)
         self.transient = transient
         self.problems = problems
@@ -58,15 +59,15 @@ class DealSnapshot:
     deal: DealRecord
     rows: tuple[ProductRowRecord, ...]
     buyer: RequisiteRecord | None
-    buyer_source: str  # where the buyer's requisite came from, for messages
+    buyer_source: Text  # where the buyer's requisite came from, for messages
     product_codes: dict[int, str | None] = field(default_factory=dict)  # product id → external code (xmlId)
     seller: RequisiteRecord | None = None  # "my company" requisite chosen in the deal (MC_REQUISITE_ID)
-    problems: tuple[str, ...] = ()  # records Bitrix24 sent in a shape that cannot be invoiced, field by field
+    problems: tuple[Text, ...] = ()  # records Bitrix24 sent in a shape that cannot be invoiced, field by field
 
     @property
     def buyer_unreadable(self) -> bool:
         """The buyer's requisite was found but is unreadable (its problems name `buyer_source`)."""
-        return self.buyer is None and any(p.startswith(f"{self.buyer_source}:") for p in self.problems)
+        return self.buyer is None and any(p.param("place") == self.buyer_source for p in self.problems)
 
 
 class SnapshotCaches:
@@ -190,10 +191,10 @@ def _complete(
     if commands:
         answers.read(client, commands)
 
-    more_rows: dict[SourceKey, tuple[tuple[ProductRowRecord, ...], list[str]]] = {}
+    more_rows: dict[SourceKey, tuple[tuple[ProductRowRecord, ...], list[Text]]] = {}
     for key, follow_up in follow_ups.items():
         page_rows: list[ProductRowRecord] = []
-        page_problems: list[str] = []
+        page_problems: list[Text] = []
         for start in follow_up.row_pages:
             page = answers.results.get(f"{command_names(*key).rows}_{start}")
             read, page_problems = row_records(invoice_rows(page), page_problems, first_number=start + 1)
@@ -214,10 +215,12 @@ def _complete(
             continue  # not known now; not cached either
         product = answers.results.get(name)
         product = product.get("product") if isinstance(product, dict) else None
-        record, _ = validated(ProductRecord, product, f"product {pid}") if product is not None else (None, [])
+        record, _ = (
+            validated(ProductRecord, product, t(Msg.PRODUCT, product=pid)) if product is not None else (None, [])
+        )
         codes[pid] = (record.xmlId or None) if record is not None else None
         caches.product_codes.put(pid, codes[pid])
-    seller_problems: dict[int, list[str]] = {}
+    seller_problems: dict[int, list[Text]] = {}
     for rid in unknown_sellers:
         if f"rq_{rid}" in answers.results or not answers.failures.get(f"rq_{rid}", ("", False))[1]:
             found, seller_problems[rid] = _seller(rid, answers.results.get(f"rq_{rid}"))
@@ -255,12 +258,12 @@ def _complete(
         linked_answer = answers.results.get(f"rq_{follow_up.linked_requisite}")
         contact_requisites = answers.results.get(f"contact_rq_{follow_up.contact}") or []
         if follow_up.linked_requisite and isinstance(linked_answer, dict) and linked_answer:
-            where = f"the requisite selected in the {key[0].value}"
+            where = t(Msg.REQUISITE_SELECTED, entity=key[0])
             changes["buyer"], buyer_problems = validated(RequisiteRecord, linked_answer, where)
             changes["buyer_source"] = where
             problems += buyer_problems
         elif follow_up.contact and isinstance(contact_requisites, list) and contact_requisites:
-            where = f"the first requisite of contact {follow_up.contact}"
+            where = t(Msg.CONTACT_FIRST_REQUISITE, contact=follow_up.contact)
             changes["buyer"], buyer_problems = validated(RequisiteRecord, contact_requisites[0], where)
             changes["buyer_source"] = where
             problems += buyer_problems
@@ -268,10 +271,10 @@ def _complete(
         outcome[key] = replace(snapshot, **changes)
 
 
-def _seller(requisite_id: int, answer: Any) -> tuple[RequisiteRecord | None, list[str]]:
-    where = f"the seller's requisite {requisite_id} (the «my company» requisite chosen in the deal)"
+def _seller(requisite_id: int, answer: Any) -> tuple[RequisiteRecord | None, list[Text]]:
+    where = t(Msg.SELLER_REQUISITE_ID, requisite=requisite_id)
     if not isinstance(answer, dict) or not answer:
-        return None, [f"{where} is not found in Bitrix24; choose your company's requisite in the deal again"]
+        return None, [t(Msg.SELLER_REQUISITE_NOT_FOUND, place=where)]
     return validated(RequisiteRecord, answer, where)
 
 
@@ -291,7 +294,7 @@ def _snapshot_from(entity_type: EntityType, entity_id: int, result: BatchResult)
             entity_type, entity_id, result.results[names.main], result.results.get(names.rows)
         )
     except UnreadableStage as exc:
-        problem = f"Bitrix24 sent the {entity_type.value}'s stage in a shape the bridge cannot read ({exc})"
+        problem = t(Msg.STAGE_UNREADABLE, entity=entity_type, detail=exc.problems)
         return SnapshotError(f"{label}: {problem}", transient=False, problems=(problem,))
     buyer, source, buyer_problems = _buyer(entity_type, record, names, result)
     return DealSnapshot(deal=record, rows=rows, buyer=buyer, buyer_source=source, problems=(*problems, *buyer_problems))
@@ -299,7 +302,7 @@ def _snapshot_from(entity_type: EntityType, entity_id: int, result: BatchResult)
 
 def _buyer(
     entity_type: EntityType, record: DealRecord, names: CommandNames, result: BatchResult
-) -> tuple[RequisiteRecord | None, str, list[str]]:
+) -> tuple[RequisiteRecord | None, Text, list[Text]]:
     raw = result.results.get(names.company_requisites) or []
     # The list is filtered by `$result[main][COMPANY_ID]`; with no company that reference is unresolved and the
     # portal substitutes the deepest value it has (the whole record), so keep only the company's own requisites.
@@ -310,14 +313,14 @@ def _buyer(
     ]
     linked_id = link_field(names, result, "REQUISITE_ID")
     if linked_id:
-        where = f"the requisite selected in the {entity_type.value}"
+        where = t(Msg.REQUISITE_SELECTED, entity=entity_type)
         linked = next((row for row in company_requisites if str(row.get("ID")) == str(linked_id)), None)
         if linked is None:
             return None, where, []  # linked from outside the company: the follow-up reads it
         buyer, problems = validated(RequisiteRecord, linked, where)
         return buyer, where, problems
     if record.COMPANY_ID and company_requisites:
-        where = f"the first requisite of company {record.COMPANY_ID}"
+        where = t(Msg.COMPANY_FIRST_REQUISITE, company=record.COMPANY_ID)
         buyer, problems = validated(RequisiteRecord, company_requisites[0], where)
         return buyer, where, problems
     return None, NO_BUYER, []

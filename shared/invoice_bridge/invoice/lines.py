@@ -23,7 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
+from invoice_bridge.events import EntityType
 from invoice_bridge.invoice.model import InvoiceLine, VatRate
+from invoice_bridge.messages import Msg, Text, t
 from invoice_bridge.money import KOPECK, LineAmounts, to_kopecks
 
 
@@ -32,7 +34,7 @@ class PricedRow:
     """A product row that passed every check, with the figures its 1C line is made of."""
 
     number: int
-    label: str  # how the manager finds it: row N «name»
+    label: Text  # how the manager finds it: row N «name»
     product_code: str
     description: str
     quantity: Decimal
@@ -48,7 +50,9 @@ def keeps(line: InvoiceLine) -> bool:
     return abs(to_kopecks(line.price * line.quantity) - line.amount) <= KOPECK
 
 
-def document_lines(rows: Sequence[PricedRow], noun: str, problems: list[str]) -> tuple[bool, tuple[InvoiceLine, ...]]:
+def document_lines(
+    rows: Sequence[PricedRow], entity: EntityType, problems: list[Text]
+) -> tuple[bool, tuple[InvoiceLine, ...]]:
     """The document's `СуммаВключаетНДС` and its lines; a problem when no choice keeps every line."""
     modes = [True, False] if any(row.tax_included for row in rows) or not rows else [False, True]
     first: tuple[InvoiceLine, ...] = ()
@@ -57,12 +61,8 @@ def document_lines(rows: Sequence[PricedRow], noun: str, problems: list[str]) ->
         if all(keeps(line) for line in lines):
             return include_vat, lines
         first = first or lines
-    recalculated = ", ".join(row.label for row, line in zip(rows, first, strict=True) if not keeps(line))
-    problems.append(
-        f"{recalculated}: 1C would change the amount, because the {noun} mixes rows with VAT included and rows "
-        "with VAT on top, and at this quantity no price in kopecks gives the row's amount; make all rows either "
-        "include VAT or add it on top"
-    )
+    recalculated = tuple(row.label for row, line in zip(rows, first, strict=True) if not keeps(line))
+    problems.append(t(Msg.ROWS_MIXED_VAT_MODES, rows=recalculated, entity=entity))
     return modes[0], first
 
 

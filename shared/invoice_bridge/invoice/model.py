@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from invoice_bridge.events import EntityType
+
 
 class VatRate(StrEnum):
     """Values of 1C's enumeration СтавкиНДС that a Bitrix24 row can map to."""
@@ -56,6 +58,7 @@ class InvoiceDraft(BaseModel):
     external_key: str  # stored in the 1C document so it can be found again
     source_title: str
     source_url: str
+    source_entity: EntityType = EntityType.DEAL  # what the comments call it: a deal or a new invoice
     document_date: date
     currency_code: str  # ISO 4217 numeric, as 1C's Catalog_Валюты.Code
     buyer: Buyer
@@ -65,6 +68,7 @@ class InvoiceDraft(BaseModel):
     vat_total: Decimal
 
     def content_hash(self) -> str:
-        """Identifies what was invoiced; the document date is left out so a redelivery the next day matches."""
-        canonical = self.model_dump_json(exclude={"document_date"})
+        """Identifies what was invoiced; the document date is left out so a redelivery the next day matches (and
+        the entity's kind, which only words the comments, so hashes stored before it existed still match)."""
+        canonical = self.model_dump_json(exclude={"document_date", "source_entity"})
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from invoice_bridge.invoice.model import VatRate
+from invoice_bridge.messages import Msg, Text, t
 
 # rate → (first day, last day) it may appear on a new document
 _VALIDITY: dict[VatRate, tuple[date, date]] = {
@@ -27,16 +28,16 @@ _BY_PERCENT = {
 }
 
 
-def vat_rate_on(percent: Decimal | None, document_date: date) -> VatRate | str:
+def vat_rate_on(percent: Decimal | None, document_date: date) -> VatRate | Text:
     """The 1C rate for a Bitrix24 TAX_RATE (None = without VAT), or what is wrong with it."""
     if percent is None:
         return VatRate.WITHOUT_VAT
     rate = _BY_PERCENT.get(percent)
     if rate is None:
-        return f"VAT rate {percent} % is not a Russian VAT rate (22, 10, 7, 5, 0 % or without VAT)"
+        return t(Msg.VAT_UNKNOWN_RATE, percent=percent)
     first, last = _VALIDITY[rate]
     if not first <= document_date <= last:
         if rate is VatRate.VAT20:
-            return f"VAT rate 20 % is not valid on {document_date:%d.%m.%Y}: the general rate is 22 % from 01.01.2026"
-        return f"VAT rate {percent} % is not valid on {document_date:%d.%m.%Y}"
+            return t(Msg.VAT_20_EXPIRED, date=document_date)
+        return t(Msg.VAT_NOT_VALID, percent=percent, date=document_date)
     return rate

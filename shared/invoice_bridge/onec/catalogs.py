@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from invoice_bridge.invoice.model import Buyer
+from invoice_bridge.messages import Language, Msg, Text, render, t
 from invoice_bridge.onec.batched import DEFAULT_MAX_URL_LENGTH, or_filters
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.literals import guid_literal, string_literal
@@ -32,11 +33,16 @@ class CatalogRules:
     create_contracts: bool = False
     item_code_field: Literal["Code", "Артикул"] = "Code"  # where a non-GUID product code is looked up
     max_url_length: int = DEFAULT_MAX_URL_LENGTH  # batched look-ups stay within it (onec.batched)
+    language: Language = Language.RU  # of the comment on a counterparty the bridge creates
 
 
 class ReferenceNotFound(LookupError):
-    """Something the deal refers to is missing in 1C (its buyer, an item): the manager's to fix; the message
+    """Something the deal refers to is missing in 1C (its buyer, an item): the manager's to fix; the text
     says what to create or fix."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 class OnecSetupError(RuntimeError):
@@ -188,10 +194,8 @@ class CatalogResolver:
         if rows:
             return str(rows[0]["Ref_Key"])
         if not self._rules.create_counterparties:
-            kpp_text = f" and KPP {kpp}" if kpp else ""
             raise ReferenceNotFound(
-                f"no counterparty with INN {inn}{kpp_text} in 1C; create it in Справочники → Контрагенты "
-                "(or let the bridge create counterparties: OnecCreateCounterparties=true)"
+                t(Msg.NO_COUNTERPARTY_KPP, inn=inn, kpp=kpp) if kpp else t(Msg.NO_COUNTERPARTY, inn=inn)
             )
         created = self._client.create(
             COUNTERPARTIES,
@@ -201,7 +205,7 @@ class CatalogResolver:
                 "ЮридическоеФизическоеЛицо": "ФизическоеЛицо" if buyer.is_individual else "ЮридическоеЛицо",
                 "ИНН": inn,
                 "КПП": kpp,
-                "Комментарий": "Создан мостом Bitrix24 → 1С",
+                "Комментарий": render(t(Msg.ONEC_COUNTERPARTY_COMMENT), self._rules.language),
             },
         )
         return str(created["Ref_Key"])
@@ -244,8 +248,5 @@ class CatalogResolver:
             condition = f"{self._rules.item_code_field} eq {string_literal(external_code)}"
         rows = self._client.query(NOMENCLATURE, filter=condition, select=("Ref_Key",), top=1)
         if not rows:
-            raise ReferenceNotFound(
-                f"no 1C item with external code «{external_code}»: load the catalog from 1C or set the "
-                "product's external code (XML_ID) to the item's 1C code"
-            )
+            raise ReferenceNotFound(t(Msg.NO_ITEM, code=external_code))
         return str(rows[0]["Ref_Key"])

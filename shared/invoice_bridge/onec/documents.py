@@ -1,7 +1,7 @@
 """The 1C documents a deal becomes, one profile per configured document kind.
 
 Every document carries the deal's key in `Комментарий` (`onec.document_keys`), so an attempt whose outcome is
-unknown finds it instead of creating it twice; it is a draft ("pending review") unless posting is configured.
+unknown finds it instead of creating it twice; it is a draft (pending review) unless posting is configured.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from invoice_bridge.invoice.model import InvoiceDraft, InvoiceLine
+from invoice_bridge.messages import Language, Msg, render, t
 from invoice_bridge.onec.catalogs import (
     CONTRACTS,
     COUNTERPARTIES,
@@ -46,7 +47,6 @@ SALES = "Document_РеализацияТоваровУслуг"
 TAX_INVOICES = "Document_СчетФактураВыданный"
 CATALOGS = (ORGANIZATIONS, COUNTERPARTIES, CONTRACTS, CURRENCIES, NOMENCLATURE)
 NOMENCLATURE_TYPE = "StandardODATA.Catalog_Номенклатура"
-PENDING_REVIEW = "Черновик из Bitrix24, ожидает проверки бухгалтером (pending review)"
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class DocumentContext:
     catalogs: CatalogResolver
     schema: OnecSchema
     post: bool  # post new documents instead of leaving drafts
+    language: Language = Language.RU  # of the document's comment
 
 
 class DocumentProfile(Protocol):
@@ -98,9 +99,7 @@ def check_vat_rates(schema: OnecSchema, draft: InvoiceDraft) -> None:
             )
 
 
-def _header(
-    context: DocumentContext, organization: Organization, draft: InvoiceDraft, comment_prefix: str
-) -> dict[str, Any]:
+def _header(context: DocumentContext, organization: Organization, draft: InvoiceDraft) -> dict[str, Any]:
     counterparty = context.catalogs.counterparty(draft.buyer)
     header: dict[str, Any] = {
         "Организация_Key": organization.ref_key,
@@ -108,8 +107,7 @@ def _header(
         "ВалютаДокумента_Key": context.catalogs.currency(draft.currency_code),
         "СуммаВключаетНДС": draft.amounts_include_vat,
         # titles and URLs are user text: neutralised, they can never form the marker that ends the comment
-        "Комментарий": f"{comment_prefix}. Сделка «{neutral(draft.source_title)}» {neutral(draft.source_url)} "
-        f"{key_marker(draft.external_key)}",
+        "Комментарий": f"{_comment(context, draft)} {key_marker(draft.external_key)}",
     }
     contract = context.catalogs.buyer_contract(counterparty, organization.ref_key)
     if contract is not None:
@@ -137,6 +135,17 @@ def _posted_if_configured(
         context.client.post_document(entity_set, document.ref_key)
         return document.model_copy(update={"posted": True})
     return document
+
+
+def _comment(context: DocumentContext, draft: InvoiceDraft) -> str:
+    """Says it is a draft from Bitrix24 and which deal (or invoice) it came from, with its link."""
+    text = t(
+        Msg.ONEC_DOCUMENT_COMMENT,
+        entity=draft.source_entity,
+        title=neutral(draft.source_title),
+        url=neutral(draft.source_url),
+    )
+    return render(text, context.language)
 
 
 def _amounts(line: InvoiceLine) -> dict[str, Any]:
@@ -186,7 +195,7 @@ class BuyerInvoiceProfile:
         reference = context.schema.item_reference(BUYER_INVOICES)
         return {
             "ВидОперации": "ТоварыИУслуги",
-            **_header(context, organization, draft, PENDING_REVIEW),
+            **_header(context, organization, draft),
             "ОрганизацияПолучатель_Key": organization.ref_key,  # the payee; BP checks it when posting
             **_posting_fields(
                 context, lambda: {"СтруктурнаяЕдиница_Key": context.catalogs.posting.bank_account(organization.ref_key)}
@@ -261,7 +270,7 @@ class SaleAndTaxInvoiceProfile:
         service_accounts = _posting_fields(context, lambda: posting.accounts(SERVICE_LINE_ACCOUNTS))
         return {
             "ВидОперации": "Товары" if not services else "ПродажаКомиссия" if goods else "Услуги",
-            **_header(context, organization, draft, PENDING_REVIEW),
+            **_header(context, organization, draft),
             **_posting_fields(context, lambda: posting.accounts(SALE_HEADER_ACCOUNTS)),
             **(_posting_fields(context, lambda: {"Склад_Key": posting.warehouse()}) if goods else {}),
             "СуммаДокумента": draft.total,

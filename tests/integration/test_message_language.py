@@ -1,0 +1,54 @@
+"""Through the real handlers: managers and accountants read Russian by default, English with Language=en."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from local.stack import LocalStack
+from tests.integration.test_bridge_end_to_end import drafts_for, drain, post, webhook
+from tests.unit.test_messages import english_words
+
+NBSP = "\u00a0"
+
+
+def _run(stack: LocalStack) -> dict[int, str]:
+    for deal_id in (1001, 1005):  # a good deal, and one whose buyer INN has a wrong check digit
+        post(stack, webhook(deal_id))
+    drain(stack)
+    return {comment.entity_id: comment.comment for comment in stack.bitrix.timeline_comments}
+
+
+@pytest.fixture
+def english_stack() -> Iterator[LocalStack]:
+    local = LocalStack(parameter_overrides={"Language": "en"}).start(poll=False)
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+def test_russian_by_default(stack: LocalStack) -> None:
+    comments = _run(stack)
+    [draft] = drafts_for(stack, 1001)
+    created = comments[1001]
+    assert created.startswith(f"Черновик счёта на оплату № {draft['Number']} от ")
+    assert f"514{NBSP}000,00{NBSP}₽, в т. ч. НДС 68{NBSP}545,45{NBSP}₽" in created
+    rejected = comments[1005]
+    assert rejected.startswith("Черновик счёта в 1С не создан. Исправьте и сохраните сделку ещё раз:\n1. ")
+    assert "поле «ИНН»: «7707083894» — неверная контрольная цифра" in rejected
+    document_comment = str(draft["Комментарий"])
+    assert document_comment.startswith("Черновик из Bitrix24, ожидает проверки бухгалтером. Сделка «")
+    for text in (created, rejected, document_comment):
+        assert not english_words(text), text
+
+
+def test_english_when_configured(english_stack: LocalStack) -> None:
+    comments = _run(english_stack)
+    [draft] = drafts_for(english_stack, 1001)
+    assert comments[1001].startswith(f"Draft invoice {draft['Number']} of ")
+    assert f"514,000.00{NBSP}RUB, VAT 68,545.45{NBSP}RUB" in comments[1001]
+    assert comments[1005].startswith("The 1C invoice draft was not created. Fix this and save the deal again:\n1. ")
+    assert "7707083894 has a wrong check digit" in comments[1005]
+    assert str(draft["Комментарий"]).startswith("Draft from Bitrix24, pending review by the accountant. Deal «")
