@@ -17,6 +17,7 @@ from invoice_bridge.operator_cli import LOCAL_STATE
 from local.replay import deal_results, render_table, replay
 from local.stack import LocalStack
 from local.status_run import PAID_DEAL, play_accountant, render_status_table, status_results, told_to
+from local.timeline_view import render_comments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         results = deal_results(stack, posting=args.post)
         print()
         print(render_table(results))
+        print("\nКомментарии в таймлайнах Bitrix24 (как их прочтёт менеджер):\n")
+        print(render_comments(stack))
         all_expected = drained and all(result.as_expected for result in results)
         print(f"\n{'Every sample deal reached its expected outcome.' if all_expected else 'Some deals did not.'}")
         print("\nThe accountant posts deals 1001 and 1003 and records payments; the status sync tells the deals:\n")

@@ -27,18 +27,31 @@ class ReceiverSettings(_Settings):
     max_webhook_body_bytes: int = Field(default=16384, ge=1024, le=262144)
 
 
+def _split_ids(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
 class _TriggerStages(BaseModel):
     trigger_stage_ids: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("trigger_stage_ids", mode="before")
     @classmethod
     def _split_stage_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
+        return _split_ids(value)
 
 
-class ProcessorSettings(_Settings, _TriggerStages):
+class _PreflightStages(BaseModel):
+    preflight_stage_ids: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("preflight_stage_ids", mode="before")
+    @classmethod
+    def _split_preflight_ids(cls, value: object) -> object:  # its own name: the settings inherit both
+        return _split_ids(value)
+
+
+class ProcessorSettings(_Settings, _TriggerStages, _PreflightStages):
     ledger_table_name: str = Field(min_length=1)
     queue_url: str = Field(min_length=1, description="for retry backoff on the processor's own messages")
     # Retries of failed messages: base·2^(n-1) s after the n-th receive, at most retry_backoff_max_seconds,
@@ -63,6 +76,8 @@ class ProcessorSettings(_Settings, _TriggerStages):
     onec_max_url_length: int = Field(default=8000, ge=1024, le=65536)
     # of every text managers and accountants read (comments, rejection reasons, 1C comments); logs stay English
     message_language: Literal["ru", "en"] = "ru"
+    # the 1C web client (e.g. https://1c.example.ru/buh/): comments link to the document; empty = no links
+    onec_web_client_url: str = Field(default="", pattern=r"^(https?://[^\s\[\]]+)?$")
 
     @field_validator("document_timezone")
     @classmethod

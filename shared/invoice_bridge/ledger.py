@@ -38,6 +38,7 @@ PIN_KEY = "portal-pin"  # the first release's single portal, pinned by its first
 SWEEP_INDEX = "sweep-due"  # sparse GSI: hash `sweep` (always SWEEP_PENDING), range `sweep_at`
 SWEEP_PENDING = "pending"
 CHECKPOINT_PREFIX = "reconciler#"
+PREFLIGHT_PREFIX = "preflight#"  # what the pre-flight last told a deal, beside the deal's own item
 
 # The deal has a document in 1C in these states.
 DOCUMENT_STATES = frozenset({LedgerStatus.CREATED, LedgerStatus.CHANGED_AFTER_POSTING})
@@ -375,6 +376,23 @@ class Ledger:
             UpdateExpression="SET since = :since, updated_at = :now",
             ExpressionAttributeValues={":since": {"S": since.isoformat()}, ":now": {"N": str(int(clock.now()))}},
         )
+
+    def note_preflight(self, key: str, told: str) -> bool:
+        """True when the pre-flight has not told the deal `told` (a hash of the comment) the last time: one
+        comment per content, however often the deal is saved in a pre-flight stage. Never touches the deal's item."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"{PREFLIGHT_PREFIX}{key}"}},
+                UpdateExpression="SET told = :told, updated_at = :now",
+                ConditionExpression="attribute_not_exists(told) OR told <> :told",
+                ExpressionAttributeValues={":told": {"S": told}, ":now": {"N": str(int(clock.now()))}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def _conditional_update(
         self,

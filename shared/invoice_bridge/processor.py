@@ -22,17 +22,26 @@ from invoice_bridge.bitrix24.snapshot import (
     read_snapshots,
 )
 from invoice_bridge.breaker import Breaker
+from invoice_bridge.comments import (
+    document_comment,
+    document_date_of,
+    preflight_comment,
+    rejected_comment,
+    withdrawn_comment,
+)
 from invoice_bridge.events import EntityType, QueueMessage, WriteBack
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
 from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
-from invoice_bridge.messages import Language, Money, Msg, Text, render, t
+from invoice_bridge.messages import Language, Msg, Text, render, t
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
 from invoice_bridge.onec.document_keys import OnecDocument, neutral, read_by_ref, search_since
 from invoice_bridge.onec.documents import BuyerInvoiceProfile, DocumentContext, DocumentProfile
+from invoice_bridge.onec.navigation import document_link
 from invoice_bridge.onec.schema import MetadataError, OnecSchema, assumed_schema, parse_metadata
+from invoice_bridge.preflight import onec_problems, told_hash
 
 _URL_PATHS = {EntityType.DEAL: "deal/details", EntityType.INVOICE: "type/31/details"}
 
@@ -75,6 +84,7 @@ class OutcomeKind(StrEnum):
     REJECTED = "rejected"
     SKIPPED = "skipped"  # not in a trigger stage, or not something the bridge invoices
     WRITE_BACK = "write_back"  # a Bitrix24 write retried on its own
+    PREFLIGHT = "preflight"  # checked in a stage before the trigger, nothing written to 1C; the manager told
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,8 @@ class ProcessorRules:
     on_leaving_trigger: Literal["comment", "deletion_mark"] = "comment"  # what an unposted draft gets
     sweep_after_seconds: int = 7200  # a deal left RETRYING this long is queued again by the ledger sweep
     language: Language = Language.RU  # of every text managers and accountants read
+    onec_web_client_url: str = ""  # comments link to the document in the 1C web client when set
+    preflight_stage_ids: tuple[str, ...] = ()  # stages before the trigger where the deal is checked, nothing written
 
 
 @dataclass
@@ -183,6 +195,8 @@ class InvoicePipeline:
         if not self._is_trigger(snapshot.deal):
             if previous is not None and has_document:
                 return self._withdraw(message, previous, snapshot.deal.STAGE_ID)
+            if snapshot.deal.STAGE_ID in self.rules.preflight_stage_ids:
+                return self._preflight(message, snapshot)
             return Outcome(OutcomeKind.SKIPPED, f"stage {snapshot.deal.STAGE_ID} is not a trigger stage")
 
         mapped = map_deal(snapshot, _identity(message), self.now().date())
@@ -209,6 +223,41 @@ class InvoicePipeline:
             return self._reject(message, previous, mapped.problems, owner="")
         seller_inn = snapshot.seller.RQ_INN if snapshot.seller is not None else ""
         return self._create(message, previous, mapped, seller_inn, delivery_id)
+
+    def _preflight(self, message: QueueMessage, snapshot: DealSnapshot) -> Outcome:
+        """The trigger's validation and 1C look-ups, nothing written; one comment per content (preflight.py)."""
+        mapped = map_deal(snapshot, _identity(message), self.now().date())
+        draft = mapped if isinstance(mapped, InvoiceDraft) else None
+        problems = list(mapped.problems) if isinstance(mapped, Rejection) else []
+        if draft is not None:
+            if self.onec_breaker is not None and (probe_at := self.onec_breaker.admit()) is not None:
+                raise TransientFailure("1C is failing: circuit open, not called", not_before=probe_at)
+            seller_inn = snapshot.seller.RQ_INN if snapshot.seller is not None else ""
+            try:
+                problems = onec_problems(
+                    self.catalogs,
+                    self._context().schema,
+                    draft,
+                    seller_inn or self.rules.organization_inn,
+                    counterparty_created=self.catalogs.creates_counterparties,
+                )
+            except OnecSetupError as exc:  # the administrator's, alarmed when the trigger meets it
+                logger.warning("pre-flight: 1C set-up problem; the manager is not told", extra={"problem": str(exc)})
+                return Outcome(OutcomeKind.SKIPPED, f"pre-flight: 1C set-up: {exc}")
+            except ODataError as exc:
+                if exc.transient:
+                    if self.onec_breaker is not None:
+                        self.onec_breaker.failed()
+                    raise TransientFailure(str(exc)) from exc
+                logger.warning("pre-flight: 1C refused a look-up", extra={"error": exc.explain()})
+                return Outcome(OutcomeKind.SKIPPED, f"pre-flight: 1C refused: {exc.explain()}")
+            self._onec_answered()
+        comment = preflight_comment(message.entity_type, draft, problems)
+        if not self.ledger.note_preflight(message.ledger_key, told_hash(comment)):
+            return Outcome(OutcomeKind.DUPLICATE, "pre-flight: the manager was told this before")
+        metrics.add_metric(name="PreflightChecks", unit="Count", value=1)
+        self._comment(message, comment)
+        return Outcome(OutcomeKind.PREFLIGHT, "; ".join(map(str, problems)) or "ready for invoicing")
 
     def _is_trigger(self, deal: DealRecord) -> bool:
         if self.rules.trigger_stage_ids:
@@ -302,7 +351,10 @@ class InvoicePipeline:
         )
         metrics.add_metric(name=_METRICS[kind], unit="Count", value=1)
         logger.info("1C document handled", extra={"ledger_key": key, "onec_number": document.number, "outcome": kind})
-        self._comment(message, _document_comment(_COMMENTS[kind], message, document, draft))
+        key = (
+            Msg.COMMENT_CREATED_POSTED if kind is OutcomeKind.CREATED and self.rules.post_documents else _COMMENTS[kind]
+        )
+        self._comment(message, self._document_comment(key, message, document, draft))
         if self.rules.writeback_field and message.entity_type is EntityType.DEAL and not changed_after_posting:
             # The update fires ONCRMDEALUPDATE; the deal's content is unchanged, so that event ends as a duplicate.
             update = {
@@ -312,6 +364,20 @@ class InvoicePipeline:
             }
             self.outbox.append((message, WriteBack(method="crm.deal.update", params=update)))
         return Outcome(kind, f"1C {document.number}: {draft.total:.2f} incl. VAT {draft.vat_total:.2f}")
+
+    def _document_comment(self, key: Msg, message: QueueMessage, document: OnecDocument, draft: InvoiceDraft) -> Text:
+        return document_comment(
+            key,
+            entity=message.entity_type,
+            document_kind=self.profile.name,
+            number=document.number,
+            document_date=document_date_of(document.date, draft.document_date),
+            draft=draft,
+            link=self._link(document.ref_key),
+        )
+
+    def _link(self, ref_key: str) -> str:
+        return document_link(self.rules.onec_web_client_url, self.profile.primary_set, ref_key)
 
     def _onec_answered(self) -> None:
         if self.onec_breaker is not None:
@@ -397,12 +463,15 @@ class InvoicePipeline:
         except ODataError as exc:
             logger.error("could not mark the withdrawn 1C document", extra={"error": str(exc)})
         metrics.add_metric(name="DealsWithdrawn", unit="Count", value=1)
-        withdrawn = (
-            Msg.COMMENT_WITHDRAWN_DELETION_MARK
-            if self.rules.on_leaving_trigger == "deletion_mark"
-            else Msg.COMMENT_WITHDRAWN_MARKED
+        withdrawn = withdrawn_comment(
+            deletion_mark=self.rules.on_leaving_trigger == "deletion_mark",
+            entity=message.entity_type,
+            stage=stage,
+            document_kind=self.profile.name,
+            number=previous.onec_number,
+            link=self._link(previous.onec_ref_key),
         )
-        self._comment(message, t(withdrawn, entity=message.entity_type, stage=stage, number=previous.onec_number))
+        self._comment(message, withdrawn)
         return Outcome(OutcomeKind.WITHDRAWN, f"1C {previous.onec_number} withdrawn: stage {stage}")
 
     def _reject(
@@ -421,7 +490,7 @@ class InvoicePipeline:
             return Outcome(OutcomeKind.REJECTED, detail)
         metrics.add_metric(name="DealsRejected", unit="Count", value=1)
         logger.info("deal rejected", extra={"ledger_key": message.ledger_key, "reasons": list(codes)})
-        self._comment(message, t(Msg.COMMENT_REJECTED, entity=message.entity_type, problems=problems))
+        self._comment(message, rejected_comment(message.entity_type, problems))
         return Outcome(OutcomeKind.REJECTED, detail)
 
     def _comment(self, message: QueueMessage, text: Text) -> None:
@@ -460,14 +529,12 @@ class InvoicePipeline:
         return retry
 
 
-def _document_comment(key: Msg, message: QueueMessage, document: OnecDocument, draft: InvoiceDraft) -> Text:
-    return t(
-        key,
+def _identity(message: QueueMessage) -> DealIdentity:
+    return DealIdentity(
+        ledger_key=message.ledger_key,
+        external_key=message.external_key,
+        url=f"https://{message.domain}/crm/{_URL_PATHS[message.entity_type]}/{message.entity_id}/",
         entity=message.entity_type,
-        number=document.number,
-        date=draft.document_date,
-        total=Money(draft.total, draft.currency_code),
-        vat=Money(draft.vat_total, draft.currency_code),
     )
 
 

@@ -81,6 +81,8 @@ class PortalPipelines:
                 on_leaving_trigger=settings.on_leaving_trigger,
                 sweep_after_seconds=2 * settings.retry_backoff_max_seconds,
                 language=Language(settings.message_language),
+                onec_web_client_url=settings.onec_web_client_url,
+                preflight_stage_ids=settings.preflight_stage_ids,
             ),
             profile=PROFILES[settings.document_kind],
             now=lambda: datetime.now(zone),

@@ -26,6 +26,12 @@ def test_replay_reaches_every_expected_outcome(capsys: pytest.CaptureFixture[str
     assert "yes posted, paid 514 000,00 ₽ in 2 payment(s); 2 comment(s)" in rows["1001"].replace("\u00a0", " ")
     assert " partly_paid " in rows["1003"]
     assert "оплачен полностью: 514\u00a0000,00\u00a0₽ из 514\u00a0000,00\u00a0₽" in output
+    # the comments as managers read them: Russian by default
+    assert "Комментарии в таймлайнах Bitrix24" in output
+    assert "В 1С создан черновик Счёт на оплату покупателю № БС00-000001 от " in output
+    assert "  • Покупатель: ООО «Ромашка»" in output
+    assert "Черновик счёта в 1С не создан. Исправьте и сохраните сделку ещё раз:" in output
+    assert "«7707083894» — неверная контрольная цифра" in output
 
 
 def test_replay_with_posting_posts_every_sample_invoice(capsys: pytest.CaptureFixture[str]) -> None:

@@ -169,7 +169,8 @@ def test_amount_changed_after_the_draft_updates_the_same_document(stack: LocalSt
     assert len(after["Товары"]) == 1  # type: ignore[arg-type]
     comments = [c.comment for c in stack.bitrix.timeline_comments]
     assert len(comments) == 2
-    assert "обновлён — 244\u00a0000,00\u00a0₽" in comments[1]
+    assert comments[1].startswith("Сделка изменилась — в 1С обновлён черновик [B]Счёт на оплату покупателю № ")
+    assert "[*]Сумма: [B]244\u00a0000,00\u00a0₽[/B]" in comments[1]
 
 
 def test_change_after_posting_leaves_1c_alone_and_tells_the_manager_once(stack: LocalStack) -> None:
@@ -188,7 +189,7 @@ def test_change_after_posting_leaves_1c_alone_and_tells_the_manager_once(stack: 
     [after] = drafts_for(stack, 1001)
     assert after["СуммаДокумента"] == Decimal("514000")
     assert after["Posted"] is True
-    told = [c.comment for c in stack.bitrix.timeline_comments if "после того, как счёт" in c.comment]
+    told = [c.comment for c in stack.bitrix.timeline_comments if "после того, как документ" in c.comment]
     assert len(told) == 1
     assert stack.resources is not None
     record = Ledger(stack.dynamodb, stack.resources.table_name).get(f"{PORTAL_MEMBER_ID}#deal#1001")
@@ -320,6 +321,6 @@ def test_a_timeline_comment_blocked_for_a_while_is_delivered_later(stack: LocalS
     assert len(drafts_for(stack, 1001)) == 1
     [comment] = stack.bitrix.timeline_comments
     assert comment.entity_id == 1001
-    assert "Черновик счёта на оплату" in comment.comment
+    assert comment.comment.startswith("В 1С создан черновик [B]Счёт на оплату покупателю № ")
     refused = [entry for entry in stack.bitrix.request_log if entry.batch_errors]
     assert refused  # the first attempt was refused with OPERATION_TIME_LIMIT and came back on its own

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from invoice_bridge.onec.navigation import navigation_ref
 from local.stack import LocalStack
 from tests.integration.test_bridge_end_to_end import drafts_for, drain, post, webhook
 from tests.unit.test_messages import english_words
@@ -33,10 +34,13 @@ def test_russian_by_default(stack: LocalStack) -> None:
     comments = _run(stack)
     [draft] = drafts_for(stack, 1001)
     created = comments[1001]
-    assert created.startswith(f"Черновик счёта на оплату № {draft['Number']} от ")
-    assert f"514{NBSP}000,00{NBSP}₽, в т. ч. НДС 68{NBSP}545,45{NBSP}₽" in created
+    assert created.startswith(f"В 1С создан черновик [B]Счёт на оплату покупателю № {draft['Number']} от ")
+    assert f"[*]Сумма: [B]514{NBSP}000,00{NBSP}₽[/B]\n[*]НДС: 68{NBSP}545,45{NBSP}₽ (НДС 22 % — " in created
+    assert "[URL=" not in created  # no OnecWebClientUrl, no link
     rejected = comments[1005]
-    assert rejected.startswith("Черновик счёта в 1С не создан. Исправьте и сохраните сделку ещё раз:\n1. ")
+    assert rejected.startswith(
+        "[B]Черновик счёта в 1С не создан.[/B] Исправьте и сохраните сделку ещё раз:\n[LIST=1]\n[*]"
+    )
     assert "поле «ИНН»: «7707083894» — неверная контрольная цифра" in rejected
     document_comment = str(draft["Комментарий"])
     assert document_comment.startswith("Черновик из Bitrix24, ожидает проверки бухгалтером. Сделка «")
@@ -47,8 +51,28 @@ def test_russian_by_default(stack: LocalStack) -> None:
 def test_english_when_configured(english_stack: LocalStack) -> None:
     comments = _run(english_stack)
     [draft] = drafts_for(english_stack, 1001)
-    assert comments[1001].startswith(f"Draft invoice {draft['Number']} of ")
-    assert f"514,000.00{NBSP}RUB, VAT 68,545.45{NBSP}RUB" in comments[1001]
-    assert comments[1005].startswith("The 1C invoice draft was not created. Fix this and save the deal again:\n1. ")
+    assert comments[1001].startswith(f"Draft [B]buyer invoice {draft['Number']} of ")
+    assert f"[*]Total: [B]514,000.00{NBSP}RUB[/B]\n[*]VAT: 68,545.45{NBSP}RUB (VAT 22 % — " in comments[1001]
+    assert comments[1005].startswith(
+        "[B]The 1C invoice draft was not created.[/B] Fix this and save the deal again:\n[LIST=1]\n[*]"
+    )
     assert "7707083894 has a wrong check digit" in comments[1005]
     assert str(draft["Комментарий"]).startswith("Draft from Bitrix24, pending review by the accountant. Deal «")
+
+
+@pytest.fixture
+def linked_stack() -> Iterator[LocalStack]:
+    local = LocalStack(parameter_overrides={"OnecWebClientUrl": "https://1c.example.ru/buh/"}).start(poll=False)
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+def test_the_comment_links_to_the_document_in_the_1c_web_client(linked_stack: LocalStack) -> None:
+    comments = _run(linked_stack)
+    [draft] = drafts_for(linked_stack, 1001)
+    ref = navigation_ref(str(draft["Ref_Key"]))
+    link = f"[URL=https://1c.example.ru/buh/#e1cib/data/Документ.СчетНаОплатуПокупателю?ref={ref}]Открыть в 1С[/URL]"
+    assert comments[1001].endswith(f"[/LIST]\n{link}")
+    assert "[URL=" not in comments[1005]  # nothing to open for a rejection

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from invoice_bridge.events import EntityType
+from invoice_bridge.invoice.model import VatRate
 from invoice_bridge.messages import NBSP, Language, Money, Msg, Text, format_money, plural, render, t
 from invoice_bridge.messages import en as en_catalog
 from invoice_bridge.messages import ru as ru_catalog
@@ -20,6 +21,23 @@ PLACE = t(Msg.REQUISITE, name="Основной", source=t(Msg.COMPANY_FIRST_REQ
 ROW = t(Msg.ROW_NAMED, number=2, name="Ноутбук")
 REASON = t(Msg.NUMBER_COMMA)
 SUM = Money(Decimal("1234567.89"))
+VAT_LINES = (
+    t(Msg.VAT_LINE, rate=VatRate.VAT22, amount=Money(Decimal("44000"))),
+    t(Msg.VAT_LINE, rate=VatRate.VAT10, amount=Money(Decimal("24545.45"))),
+    VatRate.WITHOUT_VAT,
+)
+VAT = t(Msg.VAT_SUMMARY, total=Money(Decimal("68545.45")), lines=VAT_LINES)
+LINK = t(Msg.COMMENT_LINK, url="https://1с.пример/бух/#e1cib/data/Документ.СчетНаОплатуПокупателю?ref=0")
+DOCUMENT: dict[str, Any] = {
+    "entity": EntityType.DEAL,
+    "document": t(Msg.DOC_BUYER_INVOICE),
+    "number": "0000-000123",
+    "date": date(2026, 12, 4),
+    "buyer": "Ромашка ООО",
+    "total": SUM,
+    "vat": VAT,
+    "link": LINK,
+}
 
 # One sample per key: a key without a sample fails `test_every_key_has_a_sample`. Values a manager typed (names,
 # codes, values as sent) are Cyrillic or digits here, so any Latin word in Russian output comes from a template.
@@ -90,30 +108,39 @@ SAMPLES: dict[Msg, dict[str, Any]] = {
     Msg.NO_COUNTERPARTY_KPP: {"inn": "7707083893", "kpp": "773601001"},
     Msg.NO_ITEM: {"code": "НФ-00012"},
     Msg.ONEC_REFUSED: {"detail": "Поле «Организация» не заполнено"},
-    Msg.COMMENT_CREATED: {
-        "entity": EntityType.DEAL,
-        "number": "0000-000123",
-        "date": date(2026, 12, 4),
-        "total": SUM,
-        "vat": Money(Decimal("222634.26")),
-    },
-    Msg.COMMENT_UPDATED: {
-        "entity": EntityType.DEAL,
-        "number": "0000-000123",
-        "date": date(2026, 12, 4),
-        "total": SUM,
-        "vat": Money(Decimal("222634.26")),
-    },
-    Msg.COMMENT_CHANGED_AFTER_POSTING: {
-        "entity": EntityType.INVOICE,
-        "number": "0000-000123",
-        "date": date(2026, 12, 4),
-        "total": SUM,
-        "vat": Money(Decimal("222634.26")),
-    },
+    Msg.COMMENT_CREATED: DOCUMENT,
+    Msg.COMMENT_CREATED_POSTED: DOCUMENT,
+    Msg.COMMENT_UPDATED: DOCUMENT,
+    Msg.COMMENT_CHANGED_AFTER_POSTING: {**DOCUMENT, "entity": EntityType.INVOICE},
     Msg.COMMENT_SETUP: {"entity": EntityType.DEAL},
-    Msg.COMMENT_WITHDRAWN_DELETION_MARK: {"entity": EntityType.DEAL, "stage": "ПРОИГРАНА", "number": "0000-000123"},
-    Msg.COMMENT_WITHDRAWN_MARKED: {"entity": EntityType.INVOICE, "stage": "ЧЕРНОВИК", "number": "0000-000123"},
+    Msg.COMMENT_WITHDRAWN_DELETION_MARK: {
+        "entity": EntityType.DEAL,
+        "stage": "ПРОИГРАНА",
+        "document": t(Msg.DOC_BUYER_INVOICE),
+        "number": "0000-000123",
+        "link": "",
+    },
+    Msg.COMMENT_WITHDRAWN_MARKED: {
+        "entity": EntityType.INVOICE,
+        "stage": "ЧЕРНОВИК",
+        "document": t(Msg.DOC_SALE),
+        "number": "0000-000123",
+        "link": LINK,
+    },
+    Msg.PREFLIGHT_READY: {"entity": EntityType.DEAL, "buyer": "Ромашка ООО", "total": SUM, "vat": VAT},
+    Msg.PREFLIGHT_PROBLEMS: {
+        "entity": EntityType.INVOICE,
+        "count": 2,
+        "problems": (t(Msg.NO_ROWS, entity=EntityType.INVOICE), t(Msg.NO_ITEM, code="НФ-00012")),
+    },
+    Msg.DOC_BUYER_INVOICE: {},
+    Msg.DOC_SALE: {},
+    Msg.VAT_SUMMARY: {"total": Money(Decimal("68545.45")), "lines": VAT_LINES},
+    Msg.VAT_LINE: {"rate": VatRate.VAT22, "amount": Money(Decimal("44000"))},
+    Msg.VAT_NONE: {},
+    Msg.COMMENT_LINK: {"url": "https://1с.пример/бух/#e1cib/data/Документ.СчетНаОплатуПокупателю?ref=0"},
+    Msg.PREFLIGHT_VAT_RATE_MISSING: {"number": 1, "rate": VatRate.VAT22},
+    Msg.ROW_ITEM_NOT_IN_1C: {"place": ROW, "problem": t(Msg.NO_ITEM, code="НФ-00012")},
     Msg.COMMENT_REJECTED: {
         "entity": EntityType.DEAL,
         "problems": (t(Msg.INN_PROBLEM, place=PLACE, problem=t(Msg.INN_EMPTY)), t(Msg.NO_ROWS, entity=EntityType.DEAL)),
@@ -159,7 +186,8 @@ def test_every_message_renders(key: Msg, language: Language) -> None:
 
 def english_words(text: str) -> list[str]:
     """Latin words in a Russian text beyond codes and names; "1C" with a Latin C counts (1С is Cyrillic)."""
-    text = re.sub(r"https?://\S+|\[b24:[^\]]*\]", "", text)  # links, the deal's key marker in a 1C comment
+    # links, BB-code tags, the deal's key marker in a 1C comment
+    text = re.sub(r"https?://[^\s\]]+|\[/?(?:B|LIST|URL|\*)(?:=[^\]]*)?\]|\[b24:[^\]]*\]", "", text)
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_]*", text) if w not in _ALLOWED_LATIN and not _CODE.match(w)]
     return words + re.findall(r"1C\b", text)
 
@@ -240,8 +268,8 @@ def test_the_noun_and_its_verb_follow_the_entity() -> None:
     sample = SAMPLES[Msg.COMMENT_UPDATED]
     deal = render(t(Msg.COMMENT_UPDATED, **{**sample, "entity": EntityType.DEAL}), Language.RU)
     invoice = render(t(Msg.COMMENT_UPDATED, **{**sample, "entity": EntityType.INVOICE}), Language.RU)
-    assert deal.startswith("Сделка изменилась:")
-    assert invoice.startswith("Счёт изменился:")
+    assert deal.startswith("Сделка изменилась — ")
+    assert invoice.startswith("Счёт изменился — ")
     rejected = {
         entity: render(t(Msg.COMMENT_REJECTED, entity=entity, problems=()), Language.RU) for entity in EntityType
     }
@@ -266,8 +294,28 @@ def test_values_as_sent_are_untouched() -> None:
 
 def test_the_numbered_list_starts_each_reason_with_a_capital() -> None:
     text = render(t(Msg.COMMENT_REJECTED, **SAMPLES[Msg.COMMENT_REJECTED]), Language.RU)
-    assert "\n1. Реквизит «Основной» (первый реквизит компании 14), поле «ИНН»: не заполнен" in text
-    assert "\n2. В сделке нет товаров" in text
+    assert ":\n[LIST=1]\n[*]Реквизит «Основной» (первый реквизит компании 14), поле «ИНН»: не заполнен" in text
+    assert "\n[*]В сделке нет товаров" in text
+    assert text.endswith("\n[/LIST]")
+
+
+def test_a_persons_text_cannot_open_bb_code_tags() -> None:
+    row = t(Msg.ROW_NAMED, number=1, name="[B]Ноутбук[/B] [URL=http://x]y[/URL] [1] [*]")
+    assert render(row, Language.RU) == "товар №1 «［B]Ноутбук［/B] ［URL=http://x]y［/URL] [1] ［*]»"
+
+
+def test_the_vat_summary_names_the_rates_as_1c_does() -> None:
+    assert render(VAT, Language.RU) == (
+        f"НДС: 68{NBSP}545,45{NBSP}₽ (НДС 22 % — 44{NBSP}000,00{NBSP}₽; НДС 10 % — 24{NBSP}545,45{NBSP}₽; Без НДС)"
+    )
+    assert render(t(Msg.VAT_NONE), Language.RU) == "Без НДС"
+
+
+def test_the_preflight_counts_what_to_fix() -> None:
+    sample = SAMPLES[Msg.PREFLIGHT_PROBLEMS]
+    for count, words in ((1, "1 замечание"), (2, "2 замечания"), (5, "5 замечаний")):
+        text = render(t(Msg.PREFLIGHT_PROBLEMS, **{**sample, "count": count}), Language.RU)
+        assert text.startswith(f"[B]Проверка перед выставлением счёта: исправьте {words}[/B]")
 
 
 def test_a_text_code_is_the_key_and_its_english_words() -> None:

@@ -89,6 +89,7 @@ CATALOG: dict[Msg, str] = {
     Msg.ROW_QUANTITY_NOT_POSITIVE: "{place} has quantity {quantity}; it must be above zero",
     Msg.ROW_NEGATIVE_PRICE: "{place} has a negative price {price}",
     Msg.ROW_VAT: "{place}: {problem}",
+    Msg.ROW_ITEM_NOT_IN_1C: "{place}: {problem}",
     Msg.NO_COUNTERPARTY: (
         "no counterparty with INN {inn:raw} in 1C; create it in Справочники → Контрагенты "
         "(or let the bridge create counterparties: OnecCreateCounterparties=true)"
@@ -103,29 +104,55 @@ CATALOG: dict[Msg, str] = {
     ),
     Msg.ONEC_REFUSED: "1C refused the invoice: {detail:raw}",
     Msg.COMMENT_CREATED: (
-        "Draft invoice {number:raw} of {date} is in 1C for review: {total}, VAT {vat}. "
-        "The accountant will check and post it."
+        "Draft [B]{document} {number:raw} of {date}[/B] is in 1C for review: the accountant will check and post it.\n"
+        "[LIST]\n[*]Buyer: {buyer:raw}\n[*]Total: [B]{total}[/B]\n[*]{vat}\n[/LIST]{link}"
     ),
-    Msg.COMMENT_UPDATED: "The {entity} changed: draft invoice {number:raw} in 1C was updated to {total}, VAT {vat}.",
+    Msg.COMMENT_UPDATED: (
+        "The {entity} changed: draft [B]{document} {number:raw} of {date}[/B] in 1C was updated.\n"
+        "[LIST]\n[*]Buyer: {buyer:raw}\n[*]Total: [B]{total}[/B]\n[*]{vat}\n[/LIST]{link}"
+    ),
     Msg.COMMENT_CHANGED_AFTER_POSTING: (
-        "The {entity} changed after invoice {number:raw} was posted in 1C; the bridge did not change it. "
-        "The {entity} now comes to {total}: ask the accountant to correct the invoice."
+        "The {entity} changed after [B]{document} {number:raw} of {date}[/B] was posted in 1C; the "
+        "bridge did not change it.\n[LIST]\n[*]The {entity} now comes to [B]{total}[/B]\n[*]{vat}\n[/LIST]\n"
+        "Ask the accountant to correct the document.{link}"
     ),
     Msg.COMMENT_SETUP: (
-        "The bridge cannot reach 1C to create the invoice for this {entity}: 1C needs its administrator, who has "
-        "been alerted. The invoice will be created by itself once that is fixed; there is nothing to change in "
-        "the {entity}."
+        "[B]The bridge cannot reach 1C to create the invoice for this {entity}[/B]: 1C needs its administrator, "
+        "who has been alerted. The invoice will be created by itself once that is fixed; there is nothing to "
+        "change in the {entity}."
     ),
     Msg.COMMENT_WITHDRAWN_DELETION_MARK: (
-        "The {entity} left the invoicing stage (now {stage:raw}). 1C document {number:raw} was marked for "
-        "deletion. If it was posted already, ask the accountant to reverse it."
+        "The {entity} left the invoicing stage (now {stage:raw}). 1C document [B]{document} "
+        "{number:raw}[/B] was marked for deletion. If it was posted already, ask the accountant to reverse it.{link}"
     ),
     Msg.COMMENT_WITHDRAWN_MARKED: (
-        "The {entity} left the invoicing stage (now {stage:raw}). 1C document {number:raw} was marked as "
-        "withdrawn. If it was posted already, ask the accountant to reverse it."
+        "The {entity} left the invoicing stage (now {stage:raw}). 1C document [B]{document} "
+        "{number:raw}[/B] was marked as withdrawn. If it was posted already, ask the accountant to reverse it.{link}"
     ),
     Msg.COMMENT_REJECTED: (
-        "The 1C invoice draft was not created. Fix this and save the {entity} again:\n{problems:numbered}"
+        "[B]The 1C invoice draft was not created.[/B] Fix this and save the {entity} again:\n{problems:list}"
+    ),
+    Msg.DOC_BUYER_INVOICE: "buyer invoice",
+    Msg.DOC_SALE: "sale (act, waybill, UPD)",
+    Msg.VAT_SUMMARY: "VAT: {total} ({lines})",
+    Msg.VAT_LINE: "{rate} — {amount}",
+    Msg.VAT_NONE: "without VAT",
+    Msg.COMMENT_LINK: "\n[URL={url:raw}]Open in 1C[/URL]",
+    Msg.PREFLIGHT_VAT_RATE_MISSING: (
+        "row {number}: 1C has no rate «{rate}»: this 1C:Accounting release predates it; tell the 1C administrator"
+    ),
+    Msg.COMMENT_CREATED_POSTED: (
+        "[B]{document} {number:raw} of {date}[/B] was created and posted in 1C.\n"
+        "[LIST]\n[*]Buyer: {buyer:raw}\n[*]Total: [B]{total}[/B]\n[*]{vat}\n[/LIST]{link}"
+    ),
+    Msg.PREFLIGHT_READY: (
+        "[B]Pre-flight check passed[/B]: the {entity} is ready for invoicing.\n[LIST]\n[*]Buyer: {buyer:raw}\n"
+        "[*]Total: [B]{total}[/B]\n[*]{vat}\n[/LIST]\nMove the {entity} to the invoicing stage and the 1C draft is "
+        "created by itself."
+    ),
+    Msg.PREFLIGHT_PROBLEMS: (
+        "[B]Pre-flight check: fix {count:p(problem|problems)}[/B]\n{problems:list}\n"
+        "Save the {entity} again to check it again."
     ),
     Msg.ONEC_DOCUMENT_COMMENT: (
         "Draft from Bitrix24, pending review by the accountant. {entity:Nom} «{title:raw}» {url:raw}"

@@ -93,6 +93,7 @@ CATALOG: dict[Msg, str] = {
     Msg.ROW_QUANTITY_NOT_POSITIVE: "{place}: количество {quantity}, а должно быть больше нуля",
     Msg.ROW_NEGATIVE_PRICE: "{place}: отрицательная цена {price}",
     Msg.ROW_VAT: "{place}: {problem}",
+    Msg.ROW_ITEM_NOT_IN_1C: "{place}: {problem}",
     Msg.NO_COUNTERPARTY: (
         "в 1С нет контрагента с ИНН {inn:raw}; попросите бухгалтера создать его в 1С (Справочники → Контрагенты) "
         "или администратора — разрешить мосту создавать контрагентов (OnecCreateCounterparties=true)"
@@ -108,32 +109,57 @@ CATALOG: dict[Msg, str] = {
     ),
     Msg.ONEC_REFUSED: "1С не приняла счёт: {detail:raw}",
     Msg.COMMENT_CREATED: (
-        "Черновик счёта на оплату № {number:raw} от {date} создан в 1С: {total}, в т. ч. НДС {vat}. "
-        "Бухгалтер проверит и проведёт его."
+        "В 1С создан черновик [B]{document} № {number:raw} от {date}[/B] — бухгалтер проверит и проведёт его.\n"
+        "[LIST]\n[*]Покупатель: {buyer:raw}\n[*]Сумма: [B]{total}[/B]\n[*]{vat}\n[/LIST]{link}"
     ),
     Msg.COMMENT_UPDATED: (
-        "{entity:Nom} {entity:g(изменилась|изменился)}: черновик счёта на оплату № {number:raw} в 1С обновлён — "
-        "{total}, в т. ч. НДС {vat}."
+        "{entity:Nom} {entity:g(изменилась|изменился)} — в 1С обновлён черновик [B]{document} № {number:raw} от "
+        "{date}[/B].\n[LIST]\n[*]Покупатель: {buyer:raw}\n[*]Сумма: [B]{total}[/B]\n[*]{vat}\n[/LIST]{link}"
     ),
     Msg.COMMENT_CHANGED_AFTER_POSTING: (
-        "{entity:Nom} {entity:g(изменилась|изменился)} после того, как счёт № {number:raw} проведён в 1С; мост "
-        "его не менял. Сумма {entity:gen} теперь {total}: попросите бухгалтера исправить счёт."
+        "{entity:Nom} {entity:g(изменилась|изменился)} после того, как документ [B]{document} № "
+        "{number:raw} от {date}[/B] проведён в 1С; мост его не менял.\n[LIST]\n[*]Сумма {entity:gen} теперь: [B]{total}[/B]\n"
+        "[*]{vat}\n[/LIST]\nПопросите бухгалтера исправить документ.{link}"
     ),
     Msg.COMMENT_SETUP: (
-        "Мост не может создать счёт в 1С для {entity:g(этой|этого)} {entity:gen}: 1С требует внимания "
+        "[B]Мост не может создать счёт в 1С для {entity:g(этой|этого)} {entity:gen}[/B]: 1С требует внимания "
         "администратора, он уже оповещён. Счёт будет создан сам, как только это исправят; в {entity:prep} ничего "
         "менять не нужно."
     ),
     Msg.COMMENT_WITHDRAWN_DELETION_MARK: (
-        "{entity:Nom} {entity:g(вышла|вышел)} из стадии выставления счёта (сейчас {stage:raw}). Документ 1С "
-        "№ {number:raw} помечен на удаление. Если он уже проведён, попросите бухгалтера отменить проведение."
+        "{entity:Nom} {entity:g(вышла|вышел)} из стадии выставления счёта (сейчас {stage:raw}). "
+        "Документ 1С [B]{document} № {number:raw}[/B] помечен на удаление. Если он уже проведён, попросите "
+        "бухгалтера отменить проведение.{link}"
     ),
     Msg.COMMENT_WITHDRAWN_MARKED: (
-        "{entity:Nom} {entity:g(вышла|вышел)} из стадии выставления счёта (сейчас {stage:raw}). Документ 1С "
-        "№ {number:raw} отмечен как отозванный. Если он уже проведён, попросите бухгалтера отменить проведение."
+        "{entity:Nom} {entity:g(вышла|вышел)} из стадии выставления счёта (сейчас {stage:raw}). "
+        "Документ 1С [B]{document} № {number:raw}[/B] отмечен как отозванный. Если он уже проведён, попросите "
+        "бухгалтера отменить проведение.{link}"
     ),
     Msg.COMMENT_REJECTED: (
-        "Черновик счёта в 1С не создан. Исправьте и сохраните {entity:acc} ещё раз:\n{problems:numbered}"
+        "[B]Черновик счёта в 1С не создан.[/B] Исправьте и сохраните {entity:acc} ещё раз:\n{problems:list}"
+    ),
+    Msg.DOC_BUYER_INVOICE: "Счёт на оплату покупателю",
+    Msg.DOC_SALE: "Реализация (акт, накладная, УПД)",
+    Msg.VAT_SUMMARY: "НДС: {total} ({lines})",
+    Msg.VAT_LINE: "{rate} — {amount}",
+    Msg.VAT_NONE: "Без НДС",
+    Msg.COMMENT_LINK: "\n[URL={url:raw}]Открыть в 1С[/URL]",
+    Msg.PREFLIGHT_VAT_RATE_MISSING: (
+        "товар №{number}: в 1С нет ставки «{rate}» — эта версия 1С:Бухгалтерии её не знает; сообщите администратору 1С"
+    ),
+    Msg.COMMENT_CREATED_POSTED: (
+        "В 1С создан и проведён документ [B]{document} № {number:raw} от {date}[/B].\n"
+        "[LIST]\n[*]Покупатель: {buyer:raw}\n[*]Сумма: [B]{total}[/B]\n[*]{vat}\n[/LIST]{link}"
+    ),
+    Msg.PREFLIGHT_READY: (
+        "[B]Проверка перед выставлением счёта пройдена[/B] — всё готово.\n[LIST]\n[*]Покупатель: {buyer:raw}\n"
+        "[*]Сумма: [B]{total}[/B]\n[*]{vat}\n[/LIST]\nПереведите {entity:acc} на стадию выставления счёта — "
+        "черновик в 1С создастся сам."
+    ),
+    Msg.PREFLIGHT_PROBLEMS: (
+        "[B]Проверка перед выставлением счёта: исправьте {count:p(замечание|замечания|замечаний)}[/B]\n"
+        "{problems:list}\nСохраните {entity:acc} — проверка повторится."
     ),
     Msg.ONEC_DOCUMENT_COMMENT: (
         "Черновик из Bitrix24, ожидает проверки бухгалтером. {entity:Nom} «{title:raw}» {url:raw}"

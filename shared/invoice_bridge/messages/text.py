@@ -8,8 +8,13 @@ Template directives (after the colon of a `{field:...}`):
 - `{entity:gen}` (nom, gen, dat, acc, ins, prep; `Nom`… capitalised): the entity's noun in that case;
 - `{entity:g(вышла|вышел)}`: the form that agrees with the entity's gender (feminine | masculine);
 - `{count:p(позиция|позиции|позиций)}`: the count and its plural form (ru: one | few | many; en: one | other);
-- `{problems:numbered}`: a sequence of texts as a numbered list, one a line;
+- `{problems:numbered}`: a sequence of texts as a numbered list, one a line (plain text);
+- `{problems:list}`: the same as a Bitrix24 BB-code numbered list (`[LIST=1][*]…[/LIST]`);
+- `{lines:items}`: a sequence of texts as BB-code list items (`[*]…`), for a list the template opens and closes;
 - `{value:raw}`: the value as text, untouched (a code, a value as Bitrix24 sent it).
+
+Text a person typed (a title, a product name, a value as sent) cannot open BB-code tags of its own in a Bitrix24
+comment: the `[` of anything that looks like a tag becomes a fullwidth `［` (`bb_safe`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from invoice_bridge.events import EntityType
+from invoice_bridge.invoice.model import VatRate
 from invoice_bridge.messages import en, ru
 from invoice_bridge.messages.keys import Msg
 
@@ -91,6 +97,33 @@ _NOUNS: dict[Language, dict[EntityType, dict[str, str]]] = {
     },
 }
 _FEMININE = {EntityType.DEAL}
+# as 1C:Бухгалтерия names the rates (Перечисление.СтавкиНДС), with the space before % Russian typography wants
+_VAT_NAMES: dict[Language, dict[VatRate, str]] = {
+    Language.RU: {
+        VatRate.VAT22: "НДС 22 %",
+        VatRate.VAT20: "НДС 20 %",
+        VatRate.VAT10: "НДС 10 %",
+        VatRate.VAT7: "НДС 7 %",
+        VatRate.VAT5: "НДС 5 %",
+        VatRate.VAT0: "НДС 0 %",
+        VatRate.WITHOUT_VAT: "Без НДС",
+    },
+    Language.EN: {
+        VatRate.VAT22: "VAT 22 %",
+        VatRate.VAT20: "VAT 20 %",
+        VatRate.VAT10: "VAT 10 %",
+        VatRate.VAT7: "VAT 7 %",
+        VatRate.VAT5: "VAT 5 %",
+        VatRate.VAT0: "VAT 0 %",
+        VatRate.WITHOUT_VAT: "without VAT",
+    },
+}
+# BB-code tags Bitrix24 renders in comments; a person's text must not open one
+_BB_TAG = re.compile(
+    r"\[(?=/?(?:\*|(?:b|i|u|s|url|list|img|quote|code|color|size|font|user|table|tr|td|th|disk|video|p|left|right|center"
+    r"|justify)\b))",
+    re.IGNORECASE,
+)
 _CHOICE = re.compile(r"^([gp])\((.*)\)$")
 
 
@@ -101,6 +134,10 @@ def format_money(money: Money, language: Language) -> str:
     if language is Language.RU:
         number = number.replace(",", NBSP).replace(".", ",")
     return f"{number}{NBSP}{sign}"
+
+
+def bb_safe(text: str) -> str:
+    return _BB_TAG.sub("［", text)
 
 
 def format_decimal(value: Decimal, language: Language) -> str:
@@ -136,7 +173,7 @@ class _Formatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         language = self.language
         if format_spec == "raw":
-            return str(value)
+            return bb_safe(str(value))
         if (choice := _CHOICE.match(format_spec)) is not None:
             kind, forms = choice.group(1), choice.group(2).split("|")
             if kind == "g":
@@ -144,6 +181,10 @@ class _Formatter(string.Formatter):
             return f"{self._value(value)} {plural(int(value), forms, language)}"
         if format_spec == "numbered":
             return "\n".join(f"{index}. {capitalised(self._value(item))}" for index, item in enumerate(value, 1))
+        if format_spec == "items":
+            return "\n".join(f"[*]{capitalised(self._value(item))}" for item in value)
+        if format_spec == "list":
+            return "[LIST=1]\n" + self.format_field(value, "items") + "\n[/LIST]"
         if isinstance(value, EntityType):
             return noun(value, format_spec or "nom", language)
         return self._value(value)
@@ -152,6 +193,8 @@ class _Formatter(string.Formatter):
         language = self.language
         if isinstance(value, Text):
             return render(value, language)
+        if isinstance(value, VatRate):
+            return _VAT_NAMES[language][value]
         if isinstance(value, Money):
             return format_money(value, language)
         if isinstance(value, datetime):
@@ -164,7 +207,7 @@ class _Formatter(string.Formatter):
             return noun(value, "nom", language)
         if isinstance(value, tuple | list):
             return "; ".join(self._value(item) for item in value)
-        return str(value)
+        return bb_safe(str(value))
 
 
 def capitalised(text: str) -> str:

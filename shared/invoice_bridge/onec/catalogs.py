@@ -45,6 +45,10 @@ class ReferenceNotFound(LookupError):
         self.text = text
 
 
+def no_counterparty(inn: str, kpp: str) -> Text:
+    return t(Msg.NO_COUNTERPARTY_KPP, inn=inn, kpp=kpp) if kpp else t(Msg.NO_COUNTERPARTY, inn=inn)
+
+
 class OnecSetupError(RuntimeError):
     """1C's set-up stops every deal alike (no organisation, an unpublished set, a missing VAT rate or currency):
     the administrator fixes it once, the deal is retried meanwhile and never rejected for it."""
@@ -76,11 +80,25 @@ class CatalogResolver:
         self._items: TtlCache[str, str] = TtlCache(ttl_seconds)
         self.posting = PostingDefaults(client, ttl_seconds=ttl_seconds)  # what BP needs to post (onec.posting)
 
+    @property
+    def creates_counterparties(self) -> bool:
+        return self._rules.create_counterparties
+
     def organization(self, inn: str) -> Organization:
         return self._organizations.get_or_load(inn, lambda: self._load_organization(inn))
 
     def counterparty(self, buyer: Buyer) -> str:
         return self._counterparties.get_or_load((buyer.inn, buyer.kpp), lambda: self._load_counterparty(buyer))
+
+    def find_counterparty(self, buyer: Buyer) -> str | None:
+        """The buyer's counterparty if 1C has it; never creates one (the pre-flight looks, it does not write)."""
+        found, _ = self._counterparties.get_many(((buyer.inn, buyer.kpp),))
+        if found:
+            return found[(buyer.inn, buyer.kpp)]
+        key = self._query_counterparty(buyer.inn, buyer.kpp)
+        if key is not None:
+            self._counterparties.put((buyer.inn, buyer.kpp), key)
+        return key
 
     def buyer_contract(self, counterparty_key: str, organization_key: str) -> str | None:
         return self._contracts.get_or_load(
@@ -185,18 +203,10 @@ class CatalogResolver:
 
     def _load_counterparty(self, buyer: Buyer) -> str:
         inn, kpp = buyer.inn, buyer.kpp
-        rows = self._client.query(
-            COUNTERPARTIES,
-            filter=f"ИНН eq {string_literal(inn)} and КПП eq {string_literal(kpp)} and DeletionMark eq false",
-            select=("Ref_Key",),
-            top=1,
-        )
-        if rows:
-            return str(rows[0]["Ref_Key"])
+        if (found := self._query_counterparty(inn, kpp)) is not None:
+            return found
         if not self._rules.create_counterparties:
-            raise ReferenceNotFound(
-                t(Msg.NO_COUNTERPARTY_KPP, inn=inn, kpp=kpp) if kpp else t(Msg.NO_COUNTERPARTY, inn=inn)
-            )
+            raise ReferenceNotFound(no_counterparty(inn, kpp))
         created = self._client.create(
             COUNTERPARTIES,
             {
@@ -209,6 +219,15 @@ class CatalogResolver:
             },
         )
         return str(created["Ref_Key"])
+
+    def _query_counterparty(self, inn: str, kpp: str) -> str | None:
+        rows = self._client.query(
+            COUNTERPARTIES,
+            filter=f"ИНН eq {string_literal(inn)} and КПП eq {string_literal(kpp)} and DeletionMark eq false",
+            select=("Ref_Key",),
+            top=1,
+        )
+        return str(rows[0]["Ref_Key"]) if rows else None
 
     def _load_contract(self, counterparty_key: str, organization_key: str) -> str | None:
         rows = self._client.query(
