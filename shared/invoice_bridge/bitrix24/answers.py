@@ -32,8 +32,23 @@ def validated(model: type[R], raw: Any, what: Text) -> tuple[R | None, list[Text
         return None, [_field_problem(what, error) for error in exc.errors()]
 
 
+# REST field → the name the manager sees on the card
+_FIELD_TITLES = {
+    "RQ_INN": Msg.FIELD_INN,
+    "RQ_KPP": Msg.FIELD_KPP,
+    "RQ_COMPANY_NAME": Msg.FIELD_COMPANY_NAME,
+    "PRODUCT_NAME": Msg.FIELD_PRODUCT_NAME,
+    "PRICE": Msg.FIELD_PRICE,
+    "QUANTITY": Msg.FIELD_QUANTITY,
+    "OPPORTUNITY": Msg.FIELD_AMOUNT,
+    "STAGE_ID": Msg.FIELD_STAGE,
+    "TITLE": Msg.FIELD_TITLE,
+}
+
+
 def _field_problem(what: Text, error: Any) -> Text:
-    field = ".".join(str(part) for part in error["loc"]) or "(record)"
+    code = ".".join(str(part) for part in error["loc"]) or "(record)"
+    field: Text | str = t(Msg.FIELD_LABEL, title=t(_FIELD_TITLES[code]), code=code) if code in _FIELD_TITLES else code
     if error["type"] == "missing":
         return t(Msg.FIELD_MISSING, place=what, field=field)
     return t(Msg.FIELD_INVALID, place=what, field=field, value=shown_value(error["input"]))

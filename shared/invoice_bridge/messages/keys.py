@@ -28,6 +28,13 @@ class Msg(StrEnum):
     FIELD_PRICE_EXCLUSIVE = "field_price_exclusive"
     FIELD_DISCOUNT = "field_discount"
     FIELD_VAT_RATE = "field_vat_rate"
+    FIELD_INN = "field_inn"
+    FIELD_KPP = "field_kpp"
+    FIELD_COMPANY_NAME = "field_company_name"
+    FIELD_PRODUCT_NAME = "field_product_name"
+    FIELD_STAGE = "field_stage"
+    FIELD_TITLE = "field_title"
+    FIELD_LABEL = "field_label"
     # --- what is wrong with a number ---
     NUMBER_EMPTY = "number_empty"
     NUMBER_MISSING = "number_missing"

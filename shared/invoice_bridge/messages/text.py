@@ -173,7 +173,7 @@ class _Formatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         language = self.language
         if format_spec == "raw":
-            return bb_safe(str(value))
+            return self._value(value) if isinstance(value, Text) else bb_safe(str(value))
         if (choice := _CHOICE.match(format_spec)) is not None:
             kind, forms = choice.group(1), choice.group(2).split("|")
             if kind == "g":
