@@ -489,7 +489,8 @@ class InvoicePipeline:
         if not recorded or told_before:
             return Outcome(OutcomeKind.REJECTED, detail)
         metrics.add_metric(name="DealsRejected", unit="Count", value=1)
-        logger.info("deal rejected", extra={"ledger_key": message.ledger_key, "reasons": list(codes)})
+        # the reasons log as their English words (Text.__str__), as the RejectionsByReasonQuery groups them
+        logger.info("deal rejected", extra={"ledger_key": message.ledger_key, "reasons": list(problems)})
         self._comment(message, rejected_comment(message.entity_type, problems))
         return Outcome(OutcomeKind.REJECTED, detail)
 
