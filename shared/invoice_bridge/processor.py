@@ -530,15 +530,6 @@ class InvoicePipeline:
         return retry
 
 
-def _identity(message: QueueMessage) -> DealIdentity:
-    return DealIdentity(
-        ledger_key=message.ledger_key,
-        external_key=message.external_key,
-        url=f"https://{message.domain}/crm/{_URL_PATHS[message.entity_type]}/{message.entity_id}/",
-        entity=message.entity_type,
-    )
-
-
 _COMMENTS = {
     OutcomeKind.CREATED: Msg.COMMENT_CREATED,
     OutcomeKind.FOUND: Msg.COMMENT_CREATED,

@@ -43,7 +43,9 @@ def _row(number: int, **fields: object) -> ProductRowRecord:
     return ProductRowRecord.model_validate({**base, **fields})
 
 
-def _snapshot(rows: tuple[ProductRowRecord, ...], buyer: RequisiteRecord, opportunity: str) -> DealSnapshot:
+def _snapshot(
+    rows: tuple[ProductRowRecord, ...], buyer: RequisiteRecord, opportunity: str, tax_value: str = "0"
+) -> DealSnapshot:
     deal = DealRecord.model_validate(
         {
             "ID": 1001,
@@ -52,6 +54,7 @@ def _snapshot(rows: tuple[ProductRowRecord, ...], buyer: RequisiteRecord, opport
             "STAGE_SEMANTIC_ID": "S",
             "CURRENCY_ID": "RUB",
             "OPPORTUNITY": opportunity,
+            "TAX_VALUE": tax_value,
             "COMPANY_ID": 14,
         }
     )
@@ -71,7 +74,7 @@ def _draft() -> InvoiceDraft:
         _row(1, PRODUCT_NAME="Ноутбук 14″", PRICE="122000", QUANTITY="2", TAX_RATE="22"),
         _row(2, PRODUCT_NAME="Блок питания", PRICE="90000", QUANTITY="3", TAX_RATE="10"),
     )
-    draft = map_deal(_snapshot(rows, BUYER, "514000"), IDENTITY, ON)
+    draft = map_deal(_snapshot(rows, BUYER, "514000", "68545.45"), IDENTITY, ON)
     assert isinstance(draft, InvoiceDraft)
     return draft
 
