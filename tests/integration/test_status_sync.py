@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from invoice_bridge.ledger import Ledger
 from local.onec_accounting import CANCELLED, PAID
 from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
@@ -253,3 +254,22 @@ def test_sale_profile_tells_the_posted_sale_and_its_tax_invoice() -> None:
         assert f"выставлен счёт-фактура № {tax_invoice['Number']}" in told
     finally:
         stack.stop()
+
+
+def test_a_deal_deleted_in_bitrix24_is_not_retried_forever(stack: LocalStack) -> None:
+    """The ledger follows a document whose deal is gone from Bitrix24: «Not found» is final, not retried."""
+    assert stack.resources is not None
+    ref = str(invoice_of(stack, 1001)["Ref_Key"])
+    ledger = Ledger(stack.dynamodb, stack.resources.table_name)
+    ledger.claim(f"{PORTAL_MEMBER_ID}#deal#99999", owner="t", content_hash="h", lease_seconds=60)
+    ledger.mark_created(f"{PORTAL_MEMBER_ID}#deal#99999", owner="t", ref_key=ref, number="N", total="1", vat_total="0")
+    stack.onec.accountant.post(ref)
+
+    stack.run_status_sync()
+    stack.bitrix.reset_log()
+    again = stack.run_status_sync()
+
+    assert again["told"] == 0
+    assert all(entry.method != "batch" for entry in stack.bitrix.request_log)
+    [told] = status_comments(stack, 1001)  # the deal that exists was told once
+    assert "проведён бухгалтером" in told

@@ -225,16 +225,22 @@ def send(client: Bitrix24Client, tells: Sequence[Tell]) -> int:
             logger.warning("status sync batch failed", extra={"error": exc.code, "commands": len(chunk)})
             continue
         for name, _, tell in chunk:
-            if name in errors:
-                logger.warning(
-                    "status sync write refused", extra={"entity_id": tell.entity_id, "error": errors[name].code}
-                )
-                continue
+            error = errors.get(name)
+            if error is not None and not _entity_gone(error.code, error.description):
+                logger.warning("status sync write refused", extra={"entity_id": tell.entity_id, "error": error.code})
+                continue  # told on the next sweep
+            if error is not None:  # a deleted deal cannot be told: recorded as told, never retried
+                logger.warning("status sync write dropped: the entity is gone", extra={"entity_id": tell.entity_id})
             if name.startswith("c"):
                 tell.comment_ok = True
             else:
                 tell.update_ok = True
     return requests
+
+
+def _entity_gone(code: str, description: str) -> bool:
+    """crm.item.* answer NOT_FOUND, crm.deal.* and crm.timeline.comment.add an empty code with «Not found»."""
+    return code.upper() == "NOT_FOUND" or description.strip().lower().startswith("not found")
 
 
 def _update(tell: Tell) -> tuple[str, dict[str, Any]]:
