@@ -517,7 +517,7 @@ def test_open_documents_index_is_sparse_and_carries_what_the_sweep_reads(templat
     assert {"AttributeName": "opened_at", "AttributeType": "N"} in table["AttributeDefinitions"]
     assert index["Projection"] == {
         "ProjectionType": "INCLUDE",
-        "NonKeyAttributes": ["onec_ref_key", "onec_number", "sync_told"],
+        "NonKeyAttributes": ["onec_ref_key", "onec_number", "sync_told", "sync_category"],
     }
 
 

@@ -138,11 +138,14 @@ def test_paid_new_invoice_moves_to_its_funnels_success_stage(stack: LocalStack) 
     stack.onec.accountant.post(str(draft["Ref_Key"]))
     stack.onec.accountant.record_receipt(str(draft["Ref_Key"]), Decimal(str(draft["СуммаДокумента"])))
 
-    stack.run_status_sync()
-    stack.run_status_sync()
+    reports = [stack.run_status_sync() for _ in range(3)]
 
+    # the first sweep tells and learns the invoice's funnel, the second moves it: one read request each
     moves = [u.fields for u in stack.bitrix.item_updates if u.item_id == 501]
     assert moves == [{"stageId": "DT31_1:P"}]
+    assert [r["bitrix24_requests"] for r in reports] == [2, 2, 0]
+    assert all(r["bitrix24_requests"] <= r["bitrix24_request_bound"] for r in reports)
+    assert reports[1]["closed"] == 1
     [told] = status_comments(stack, 501, "smart_invoice")
     assert "проведён бухгалтером" in told
     assert "оплачен полностью: 122\u00a0000,00\u00a0₽ из 122\u00a0000,00\u00a0₽" in told

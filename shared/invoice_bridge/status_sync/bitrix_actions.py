@@ -1,12 +1,14 @@
 """Telling Bitrix24: a timeline comment per changed document, and the stage and user-field moves configured.
 
-Cost: one read request (a `batch` with the current stages of the entities to move and the deal funnels' stage
-lists, `crm.status.list`), a second one only when new invoices are to move (their funnels' stage lists, named by
-the categories the first read found: inside a longer value a `$result[...]` reference is substituted only when
-it is a string — REST module, `CRestUtil::processBatchElement` — and `categoryId` is a number), then every write
-of the sweep in `batch` requests of 50 commands — so a sweep makes at most ⌈writes / 50⌉ + 2 requests. A stage is moved forward only (by the funnel's SORT)
-unless moving backwards is configured; a new invoice (entityTypeId 31) goes to its funnel's success stage
-(semantics "S", the last by SORT), a deal to the configured stage of its funnel.
+Cost: at most one read request (a `batch` with the current stages of the entities to move and their funnels'
+stage lists, `crm.status.list`), then every write of the sweep in `batch` requests of 50 commands — so a sweep
+makes at most ⌈writes / 50⌉ + 1 requests to the portal. A new invoice's funnel is learned from `crm.item.get`
+and kept in the ledger (`sync_category`): its stage list cannot join the same `batch` by reference (inside a
+longer value a `$result[...]` is substituted only when it is a string — REST module,
+`CRestUtil::processBatchElement` — and `categoryId` is a number), so an invoice whose funnel is not known yet
+moves on the next sweep. A stage is moved forward only (by the funnel's SORT) unless moving backwards is
+configured; a new invoice (entityTypeId 31) goes to its funnel's success stage (semantics "S", the last by
+SORT), a deal to the configured stage of its funnel.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from invoice_bridge.status_sync.state import StageGoal
 
 # The same timeline types as the processor's write-backs ("smart_invoice" is unverified, reference/bitrix24.md §2.7).
 TIMELINE_TYPES = {EntityType.DEAL: "deal", EntityType.INVOICE: "smart_invoice"}
-MAX_INVOICE_READS = 24  # crm.item.get per invoice, beside the deals' commands, in one batch
+MAX_INVOICE_READS = 24  # crm.item.get per invoice and its funnel's stage list, beside the deals', in one batch
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Tell:
     fields: dict[str, Any] | None = None  # deal user fields to write
     stage_to: str = ""  # filled by plan_stages: the stage to move to ("" = no move)
     stage_decided: bool = False  # plan_stages read what it needed (a move or a reason not to move)
+    category: int | None = None  # a new invoice's funnel, as the ledger knows it; plan_stages learns it
     comment_ok: bool = False
     update_ok: bool = False
 
@@ -101,6 +104,11 @@ def plan_stages(client: Bitrix24Client, tells: Sequence[Tell], rules: StageRules
     for tell in invoices:
         item = f"invoice_{tell.entity_id}"
         commands[item] = ("crm.item.get", {"entityTypeId": SMART_INVOICE_ENTITY_TYPE_ID, "id": tell.entity_id})
+        if tell.category is not None:
+            commands[f"invoice_stages_{tell.category}"] = (
+                "crm.status.list",
+                {"filter": {"ENTITY_ID": f"SMART_INVOICE_STAGE_{tell.category}"}},
+            )
     if not commands:
         return 0
     if len(commands) > MAX_BATCH_COMMANDS:  # more deals than one read holds: the rest wait for the next sweep
@@ -111,25 +119,8 @@ def plan_stages(client: Bitrix24Client, tells: Sequence[Tell], rules: StageRules
         logger.warning("status sync could not read stages", extra={"error": exc.code})
         return 1
     _plan_deals(deals, result, rules)
-    found = {_category(result.results.get(f"invoice_{tell.entity_id}")) for tell in invoices}
-    categories = sorted(category for category in found if category is not None)
-    if not categories:
-        return 1
-    try:
-        stage_lists = client.batch(
-            {
-                f"invoice_stages_{category}": (
-                    "crm.status.list",
-                    {"filter": {"ENTITY_ID": f"SMART_INVOICE_STAGE_{category}"}},
-                )
-                for category in categories
-            }
-        )
-    except Bitrix24Error as exc:
-        logger.warning("status sync could not read invoice stages", extra={"error": exc.code})
-        return 2
-    _plan_invoices(invoices, result, stage_lists, rules)
-    return 2
+    _plan_invoices(invoices, result, rules)
+    return 1
 
 
 def _category(item: Any) -> int | None:
@@ -166,12 +157,13 @@ def _plan_deals(deals: Sequence[Tell], result: BatchResult, rules: StageRules) -
             tell.stage_to = _move(stage_id, target, stages, rules.allow_backwards)
 
 
-def _plan_invoices(invoices: Sequence[Tell], result: BatchResult, stage_lists: BatchResult, rules: StageRules) -> None:
+def _plan_invoices(invoices: Sequence[Tell], result: BatchResult, rules: StageRules) -> None:
     for tell in invoices:
         item = result.results.get(f"invoice_{tell.entity_id}")
-        listed = stage_lists.results.get(f"invoice_stages_{_category(item)}")
-        if not isinstance(item, dict) or not isinstance(listed, list):
-            continue
+        known, tell.category = tell.category, _category(item) if isinstance(item, dict) else tell.category
+        listed = result.results.get(f"invoice_stages_{known}") if known is not None else None
+        if not isinstance(item, dict) or not isinstance(listed, list) or tell.category != known:
+            continue  # the funnel was not known (or changed): its stage list is read on the next sweep
         stage_id = str((item.get("item") or {}).get("stageId", ""))
         stages = {stage.status_id: stage for stage in _stages(listed)}
         success = sorted((s for s in stages.values() if s.semantics == "S"), key=lambda s: s.sort)

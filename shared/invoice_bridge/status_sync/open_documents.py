@@ -36,6 +36,7 @@ class OpenDocument:
     number: str
     told_raw: str  # `sync_told` as read ("" when nothing was told yet)
     opened_at: int
+    category: int | None = None  # a new invoice's funnel, once the status sync has read it (`sync_category`)
 
     @property
     def told(self) -> Told:
@@ -69,13 +70,17 @@ class OpenDocuments:
                 return found
             request["ExclusiveStartKey"] = last
 
-    def record(self, document: OpenDocument, told: Told, *, close: bool) -> bool:
-        """Stores what Bitrix24 now knows; `close` takes the document out of the sweep. False when another sweep
-        changed it since it was read (that sweep told the transition)."""
+    def record(self, document: OpenDocument, told: Told, *, close: bool, category: int | None = None) -> bool:
+        """Stores what Bitrix24 now knows (and a new invoice's funnel); `close` takes the document out of the
+        sweep. False when another sweep changed it since it was read (that sweep told the transition)."""
         values: dict[str, AttributeValueTypeDef] = {
             ":told": {"S": told.dump()},
             ":now": {"N": str(int(clock.now()))},
         }
+        update = "SET sync_told = :told, synced_at = :now"
+        if category is not None:
+            update += ", sync_category = :category"
+            values[":category"] = {"N": str(category)}
         if document.told_raw:
             condition = "sync_told = :seen"
             values[":seen"] = {"S": document.told_raw}
@@ -85,7 +90,7 @@ class OpenDocuments:
             self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": document.key}},
-                UpdateExpression="SET sync_told = :told, synced_at = :now" + (" REMOVE open_portal" if close else ""),
+                UpdateExpression=update + (" REMOVE open_portal" if close else ""),
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
             )
@@ -111,4 +116,5 @@ def _document(item: dict[str, Any]) -> OpenDocument | None:
         number=item.get("onec_number", {}).get("S", ""),
         told_raw=item.get("sync_told", {}).get("S", ""),
         opened_at=int(item.get("opened_at", {}).get("N", "0")),
+        category=int(item["sync_category"]["N"]) if "N" in item.get("sync_category", {}) else None,
     )

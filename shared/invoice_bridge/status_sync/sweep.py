@@ -43,7 +43,7 @@ class SyncReport:
     onec_request_bound: int = 0  # 3·⌈open documents / 40⌉ + 1 per 1C base read
     bitrix24_requests: int = 0
     bitrix24_writes: int = 0
-    bitrix24_request_bound: int = 0  # ⌈writes / 50⌉ + 1 per portal (+ 1 when new invoices move stage)
+    bitrix24_request_bound: int = 0  # ⌈writes / 50⌉ + 1 per portal
     failed_portals: list[str] = field(default_factory=list)
     skipped_portals: list[str] = field(default_factory=list)  # no time left in this invocation
 
@@ -104,24 +104,25 @@ def _sync_portal(
                 comment=comment(profile, state, change) if change.events else "",
                 goal=change.stage_goal,
                 fields=_user_fields(document, state, change, rules),
+                category=document.category,
             )
             pending.append((document, change, tell))
         elif change.final or change.told != document.told:
             pending.append((document, change, None))  # nothing to tell: only the ledger changes
     tells = [tell for _, _, tell in pending if tell is not None]
     report.changed += len(tells)
-    reads = plan_stages(portal.bitrix, tells, rules) if tells else 0
-    requests = reads + (send(portal.bitrix, tells) if tells else 0)
+    requests = plan_stages(portal.bitrix, tells, rules) if tells else 0
+    requests += send(portal.bitrix, tells) if tells else 0
     writes = sum(bool(t.comment) + t.has_update for t in tells)
     report.bitrix24_requests += requests
     report.bitrix24_writes += writes
-    # one read, two when new invoices move stage (their funnels' stage lists need the categories read first)
-    report.bitrix24_request_bound += math.ceil(writes / 50) + max(1, reads)
+    report.bitrix24_request_bound += math.ceil(writes / 50) + 1
     for document, change, maybe_tell in pending:
         told, close = _what_was_told(document.told, change, maybe_tell)
-        if told == document.told and not close:
+        category = maybe_tell.category if maybe_tell is not None else None
+        if told == document.told and not close and category in (None, document.category):
             continue
-        if store.record(document, told, close=close):
+        if store.record(document, told, close=close, category=category):
             report.told += maybe_tell is not None
             report.closed += close
         else:
