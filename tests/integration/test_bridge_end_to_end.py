@@ -262,7 +262,7 @@ def test_a_burst_past_the_rate_limit_is_retried_until_every_deal_has_one_draft()
             stack.bitrix.set_deal(dataclasses.replace(template, id=deal_id))
         for deal_id in deal_ids:
             post(stack, webhook(deal_id))
-        drain(stack, rounds=40)
+        drain(stack, rounds=120)  # a liveness bound: drain returns once the queue is empty; 40 rounds flaked under load
 
         assert all(len(drafts_for(stack, deal_id)) == 1 for deal_id in deal_ids)
         statuses = [entry.status for entry in stack.bitrix.request_log]
