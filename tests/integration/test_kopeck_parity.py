@@ -52,7 +52,7 @@ def test_a_kopeck_off_tax_value_is_rejected_with_both_numbers_and_counted(
 
     assert drafts_for(stack, 8101) == []
     [comment] = [c.comment for c in stack.bitrix.timeline_comments if c.entity_id == 8101]
-    assert "VAT adds up to 68545.45 but the deal's tax amount is 68545.46" in comment
+    assert "НДС товаров 68\u00a0545,45\u00a0₽ не равен сумме налога сделки 68\u00a0545,46\u00a0₽" in comment
     assert emitted["CrossCheckMismatches"] == 1
     assert emitted["DealsRejected"] == 1
 
