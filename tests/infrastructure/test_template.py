@@ -18,8 +18,6 @@ from cfnlint.api import ManualArgs, lint_file
 from moto import mock_aws
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
-from samtranslator.translator.transform import transform
 
 from invoice_bridge.config import ProcessorSettings, StatusSyncSettings
 from invoice_bridge.ledger import PIN_KEY, SWEEP_INDEX
@@ -33,6 +31,7 @@ from local.template_resources import (
     load_template,
     secret_placeholder_keys,
 )
+from tests.infrastructure.template_support import translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -72,31 +71,10 @@ def template() -> dict[str, Any]:
     return load_template(TEMPLATE_PATH)
 
 
-class _NoLookupPolicyLoader(ManagedPolicyLoader):  # type: ignore[misc]  # samtranslator ships no types
-    """Managed policies are referenced by ARN, so translation needs no IAM lookup."""
-
-    def __init__(self) -> None:
-        pass
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 @pytest.fixture(scope="module")
 def translated(template: dict[str, Any]) -> dict[str, Any]:
     """The template as CloudFormation sees it after the SAM transform, produced offline."""
-    fragment = copy.deepcopy(template)
-    for resource in fragment["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(properties.get(key), str):
-                # What `sam package` does: local folders become S3 objects.
-                properties[key] = f"s3://artifact-bucket/{properties[key].strip('/')}.zip"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_DEFAULT_REGION", REGION)
-        patch.delenv("AWS_PROFILE", raising=False)
-        result: dict[str, Any] = transform(fragment, {}, _NoLookupPolicyLoader())
-    return result
+    return translate(template)
 
 
 def _resources(document: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

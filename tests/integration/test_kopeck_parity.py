@@ -8,10 +8,8 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import requests
 
-from invoice_bridge.observability import metrics
 from local.seed import DEALS, PORTAL_MEMBER_ID, ProductRow
 from local.stack import LocalStack
 from local.webhooks import FORM_HEADERS, webhook_body
@@ -19,19 +17,6 @@ from local.webhooks import FORM_HEADERS, webhook_body
 D = Decimal
 DEAL_1001 = next(d for d in DEALS if d.id == 1001)
 LAPTOP = DEAL_1001.rows[0]  # 122000.00 × 2, 22 % included
-
-
-@pytest.fixture
-def emitted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    real_add_metric = metrics.add_metric
-
-    def spy(name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None:
-        counts[name] += int(value)
-        real_add_metric(name, unit, value, *args, **kwargs)
-
-    monkeypatch.setattr(metrics, "add_metric", spy)
-    return counts
 
 
 def deliver(stack: LocalStack, deal_id: int) -> None:

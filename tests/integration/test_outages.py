@@ -18,7 +18,6 @@ import pytest
 from invoice_bridge import clock
 from invoice_bridge.breaker import BREAKER_PREFIX, BreakerSettings, BreakerStore, onec_upstream
 from invoice_bridge.ledger import Ledger, LedgerStatus
-from invoice_bridge.observability import metrics
 from local.seed import ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
 from local.stack import LocalStack, forget_warm_state
 from tests.integration.test_bridge_end_to_end import drafts_for, drain, post, webhook
@@ -53,20 +52,6 @@ def receive_until(stack: LocalStack, receives: int) -> int:
             return handed
         handed += stack.event_source.poll_once(wait_seconds=1)
     raise AssertionError(f"only {handed} receives")
-
-
-@pytest.fixture
-def emitted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Counts the metrics the bridge adds (they still go to Powertools)."""
-    counts: Counter[str] = Counter()
-    real_add_metric = metrics.add_metric
-
-    def spy(name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None:
-        counts[name] += int(value)
-        real_add_metric(name, unit, value, *args, **kwargs)
-
-    monkeypatch.setattr(metrics, "add_metric", spy)
-    return counts
 
 
 @pytest.fixture(autouse=True)

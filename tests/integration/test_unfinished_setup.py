@@ -16,7 +16,6 @@ from typing import Any
 import boto3
 import pytest
 
-from invoice_bridge.observability import metrics
 from invoice_bridge.setup_state import SETUP_UNFINISHED_BODY
 from local.lambda_runtime import ROOT
 from local.seed import DEALS
@@ -26,19 +25,6 @@ from tests.integration.log_capture import bridge_log
 from tests.integration.test_bridge_end_to_end import drafts_for, drain, post, webhook
 
 SETUP_LOG = "the secret is not usable: webhooks are answered 503 until it is fixed (logged once per cold start)"
-
-
-@pytest.fixture
-def emitted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    real_add_metric = metrics.add_metric
-
-    def spy(name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None:
-        counts[name] += int(value)
-        real_add_metric(name, unit, value, *args, **kwargs)
-
-    monkeypatch.setattr(metrics, "add_metric", spy)
-    return counts
 
 
 def the_deploys_placeholders() -> dict[str, Any]:
