@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from invoice_bridge.events import EntityType
+from invoice_bridge.messages import Language, Money, format_money
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.status_sync.onec_reader import read_states
 from invoice_bridge.status_sync.state import Phase, Told
-from invoice_bridge.status_sync.texts import money
 from local.replay import SampleEntity, sample_entities
 from local.seed import ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
 from local.stack import LocalStack
@@ -51,7 +51,9 @@ class StatusRow:
         paid = sum((Decimal(amount) for _, amount in self.told.payments), Decimal(0))
         parts = ["posted"] if self.told.posted else []
         if self.told.payments:
-            parts.append(f"paid {money(paid).replace(chr(0xA0), ' ')} in {len(self.told.payments)} payment(s)")
+            parts.append(
+                f"paid {format_money(Money(paid), Language.RU).replace(chr(0xA0), ' ')} in {len(self.told.payments)} payment(s)"
+            )
         return f"{', '.join(parts)}; {self.comments} comment(s)"
 
 

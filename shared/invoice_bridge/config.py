@@ -51,7 +51,12 @@ class _PreflightStages(BaseModel):
         return _split_ids(value)
 
 
-class ProcessorSettings(_Settings, _TriggerStages, _PreflightStages):
+class _MessageLanguage(BaseModel):
+    # of every text managers and accountants read (comments, rejection reasons, 1C comments); logs stay English
+    message_language: Literal["ru", "en"] = "ru"
+
+
+class ProcessorSettings(_Settings, _TriggerStages, _PreflightStages, _MessageLanguage):
     ledger_table_name: str = Field(min_length=1)
     queue_url: str = Field(min_length=1, description="for retry backoff on the processor's own messages")
     # Retries of failed messages: base·2^(n-1) s after the n-th receive, at most retry_backoff_max_seconds,
@@ -74,8 +79,6 @@ class ProcessorSettings(_Settings, _TriggerStages, _PreflightStages):
     onec_catalog_cache_seconds: int = Field(default=600, ge=0)
     # batched 1C look-ups keep each URL within this (onec/batched.py: Apache 8190, IIS query string 2048 by default)
     onec_max_url_length: int = Field(default=8000, ge=1024, le=65536)
-    # of every text managers and accountants read (comments, rejection reasons, 1C comments); logs stay English
-    message_language: Literal["ru", "en"] = "ru"
     # the 1C web client (e.g. https://1c.example.ru/buh/): comments link to the document; empty = no links
     onec_web_client_url: str = Field(default="", pattern=r"^(https?://[^\s\[\]]+)?$")
 
@@ -113,7 +116,7 @@ def reconciler_settings() -> ReconcilerSettings:
     return ReconcilerSettings()
 
 
-class StatusSyncSettings(_Settings):
+class StatusSyncSettings(_Settings, _MessageLanguage):
     ledger_table_name: str = Field(min_length=1)
     document_kind: Literal["buyer_invoice", "sale_and_tax_invoice"] = "buyer_invoice"
     status_sync_days: int = Field(default=90, ge=1, le=3660, description="documents older than this leave the sweep")

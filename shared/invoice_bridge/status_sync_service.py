@@ -9,6 +9,7 @@ from invoice_bridge.aws import dynamodb_client
 from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.config import status_sync_settings
 from invoice_bridge.ledger import Ledger
+from invoice_bridge.messages import Language
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.portals import configured_portals
 from invoice_bridge.secret import OnecConnection, load_secret
@@ -62,4 +63,5 @@ def run_status_sync(remaining_seconds: Callable[[], float]) -> SyncReport:
         remaining_seconds=remaining_seconds,
         # a portal's sweep is a few requests, each bounded by the HTTP timeout
         reserve_seconds=4 * settings.http_timeout_seconds,
+        language=Language(settings.message_language),
     )

@@ -268,6 +268,7 @@ def test_environment_variables(translated: dict[str, Any]) -> None:
             "STAGE_MOVES_BACKWARDS",
             "PAID_AMOUNT_FIELD",
             "PAID_DATE_FIELD",
+            "MESSAGE_LANGUAGE",
         },
     }
     for name, function in _resources(translated, "AWS::Lambda::Function").items():

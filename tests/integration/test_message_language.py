@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 
@@ -46,6 +47,43 @@ def test_russian_by_default(stack: LocalStack) -> None:
     assert document_comment.startswith("Черновик из Bitrix24, ожидает проверки бухгалтером. Сделка «")
     for text in (created, rejected, document_comment):
         assert not english_words(text), text
+
+
+def test_the_status_sync_speaks_russian_by_default(stack: LocalStack) -> None:
+    _run(stack)
+    [draft] = drafts_for(stack, 1001)
+    stack.onec.accountant.post(str(draft["Ref_Key"]))
+    stack.run_status_sync()
+    told = stack.bitrix.timeline_comments[-1]
+    assert told.entity_id == 1001
+    assert told.comment.startswith(f"[B]Счёт на оплату покупателю № {draft['Number']} от ")
+    assert told.comment.endswith(f"[/B] на 514{NBSP}000,00{NBSP}₽ проведён бухгалтером в 1С.")
+    assert not english_words(told.comment)
+
+
+def test_the_status_sync_speaks_english_when_configured(english_stack: LocalStack) -> None:
+    _run(english_stack)
+    [draft] = drafts_for(english_stack, 1001)
+    ref = str(draft["Ref_Key"])
+    english_stack.onec.accountant.post(ref)
+    english_stack.onec.accountant.record_receipt(ref, Decimal("100000.00"))
+    english_stack.run_status_sync()
+    told = english_stack.bitrix.timeline_comments[-1]
+    assert told.entity_id == 1001
+    posted, paid = told.comment.split("\n")
+    assert posted == (
+        f"[B]Buyer invoice {draft['Number']} of {_day(draft)}[/B] for 514,000.00{NBSP}RUB was posted by the "
+        "accountant in 1C."
+    )
+    assert paid.startswith(
+        f"[B]Buyer invoice {draft['Number']} of {_day(draft)}[/B] was paid in part: 100,000.00{NBSP}RUB of "
+        f"514,000.00{NBSP}RUB (payment "
+    )
+
+
+def _day(draft: dict[str, object]) -> str:
+    year, month, day = str(draft["Date"])[:10].split("-")
+    return f"{day}.{month}.{year}"
 
 
 def test_english_when_configured(english_stack: LocalStack) -> None:

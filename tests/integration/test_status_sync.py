@@ -16,6 +16,7 @@ from local.onec_accounting import CANCELLED, PAID
 from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from local.webhooks import FORM_HEADERS, webhook_body
+from tests.unit.test_messages import english_words
 
 INVOICES = "Document_СчетНаОплатуПокупателю"
 
@@ -104,6 +105,8 @@ def test_partial_payment_is_one_comment_with_the_amounts(stack: LocalStack) -> N
     assert len(comments) == 2
     assert "оплачен частично: 100\u00a0000,00\u00a0₽ из 514\u00a0000,00\u00a0₽" in comments[1]
     assert f"платёж № {receipt['Number']}" in comments[1]
+    for comment in comments:
+        assert not english_words(comment), comment
 
 
 def test_full_payment_moves_the_deal_stage_once_and_leaves_the_sweep(funnel_stack: LocalStack) -> None:
@@ -252,7 +255,7 @@ def test_sale_profile_tells_the_posted_sale_and_its_tax_invoice() -> None:
         stack.run_status_sync()
 
         [told] = status_comments(stack, 1001)
-        assert f"Реализация № {sale['Number']}" in told
+        assert told.startswith(f"[B]Реализация (акт, накладная, УПД) № {sale['Number']} от ")
         assert "проведена бухгалтером" in told
         assert f"выставлен счёт-фактура № {tax_invoice['Number']}" in told
     finally:

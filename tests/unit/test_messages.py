@@ -39,6 +39,19 @@ DOCUMENT: dict[str, Any] = {
     "link": LINK,
 }
 
+STATUS_DOCUMENT = t(
+    Msg.STATUS_DOCUMENT, document=t(Msg.DOC_BUYER_INVOICE), number="БС00-000123", date=date(2026, 12, 4)
+)
+SALE_DOCUMENT = t(Msg.STATUS_DOCUMENT, document=t(Msg.DOC_SALE), number="0000-000007", date=date(2026, 12, 4))
+PAYMENTS = t(
+    Msg.STATUS_PAYMENTS,
+    payments=(
+        t(Msg.STATUS_PAYMENT, number="0000-000045", date=date(2026, 12, 5), amount=Money(Decimal("300000"))),
+        t(Msg.STATUS_PAYMENT_UNNUMBERED, date=date(2026, 12, 6), amount=Money(Decimal("14000"))),
+    ),
+)
+PAID = {"document": STATUS_DOCUMENT, "paid": Money(Decimal("314000")), "total": Money(Decimal("514000"))}
+
 # One sample per key: a key without a sample fails `test_every_key_has_a_sample`. Values a manager typed (names,
 # codes, values as sent) are Cyrillic or digits here, so any Latin word in Russian output comes from a template.
 SAMPLES: dict[Msg, dict[str, Any]] = {
@@ -151,6 +164,26 @@ SAMPLES: dict[Msg, dict[str, Any]] = {
     Msg.COMMENT_REJECTED: {
         "entity": EntityType.DEAL,
         "problems": (t(Msg.INN_PROBLEM, place=PLACE, problem=t(Msg.INN_EMPTY)), t(Msg.NO_ROWS, entity=EntityType.DEAL)),
+    },
+    Msg.STATUS_DOCUMENT: {"document": t(Msg.DOC_BUYER_INVOICE), "number": "БС00-000123", "date": date(2026, 12, 4)},
+    Msg.STATUS_DOCUMENT_UNDATED: {"document": t(Msg.DOC_SALE), "number": "0000-000007"},
+    Msg.STATUS_PAYMENT: {"number": "0000-000045", "date": date(2026, 12, 5), "amount": Money(Decimal("300000"))},
+    Msg.STATUS_PAYMENT_UNNUMBERED: {"date": date(2026, 12, 6), "amount": Money(Decimal("14000"))},
+    Msg.STATUS_PAYMENTS: {"payments": PAYMENTS.param("payments")},
+    Msg.STATUS_POSTED: {"document": SALE_DOCUMENT, "total": SUM},
+    Msg.STATUS_TAX_INVOICE: {"document": SALE_DOCUMENT, "tax_invoice": "0000-000008"},
+    Msg.STATUS_PAYMENT_CANCELLED: {**PAID, "amounts": (Money(Decimal("100000")), Money(Decimal("50000")))},
+    Msg.STATUS_PAID_IN_PART: {**PAID, "payments": PAYMENTS},
+    Msg.STATUS_PAID_IN_FULL: {**PAID, "paid": PAID["total"], "payments": ""},
+    Msg.STATUS_UNPOSTED: {"document": STATUS_DOCUMENT},
+    Msg.STATUS_CANCELLED: {"document": SALE_DOCUMENT},
+    Msg.STATUS_DELETED: {"document": STATUS_DOCUMENT},
+    Msg.STATUS_NOT_FOUND: {"document": SALE_DOCUMENT},
+    Msg.STATUS_COMMENT: {
+        "events": (
+            t(Msg.STATUS_POSTED, document=STATUS_DOCUMENT, total=SUM),
+            t(Msg.STATUS_PAID_IN_PART, **PAID, payments=PAYMENTS),
+        )
     },
     Msg.ONEC_DOCUMENT_COMMENT: {"entity": EntityType.DEAL, "title": "Поставка", "url": "портал/сделка/7"},
     Msg.ONEC_WITHDRAWN_NOTE: {"entity": EntityType.INVOICE, "stage": "ЧЕРНОВИК"},
@@ -329,3 +362,32 @@ def test_a_text_code_is_the_key_and_its_english_words() -> None:
     problem: Text = t(Msg.INN_PROBLEM, place=PLACE, problem=t(Msg.INN_CHECKSUM, inn="7707083894"))
     assert problem.code.startswith("inn_problem: INN in requisite «Основной» (the first requisite of company 14)")
     assert str(problem) == render(problem, Language.EN)
+
+
+def test_the_participle_follows_the_document_kind() -> None:
+    invoice, sale = t(Msg.DOC_BUYER_INVOICE), t(Msg.DOC_SALE)
+    expected = {
+        Msg.STATUS_POSTED: ("проведён", "проведена"),
+        Msg.STATUS_PAID_IN_PART: ("оплачен частично", "оплачена частично"),
+        Msg.STATUS_PAID_IN_FULL: ("оплачен полностью", "оплачена полностью"),
+        Msg.STATUS_CANCELLED: ("отменён в 1С", "отменена в 1С"),
+        Msg.STATUS_DELETED: ("помечен на удаление", "помечена на удаление"),
+        Msg.STATUS_NOT_FOUND: ("не найден в", "не найдена в"),
+    }
+    for key, (masculine, feminine) in expected.items():
+        sample = SAMPLES[key]
+        for kind, words, wrong in ((invoice, masculine, feminine), (sale, feminine, masculine)):
+            document = t(Msg.STATUS_DOCUMENT, document=kind, number="1", date=date(2026, 12, 4))
+            text = render(t(key, **{**sample, "document": document}), Language.RU)
+            assert f" {words}" in text, (key, text)
+            assert f" {wrong}" not in text, (key, text)
+
+
+def test_a_status_comment_is_a_line_per_event_each_a_sentence() -> None:
+    text = render(t(Msg.STATUS_COMMENT, **SAMPLES[Msg.STATUS_COMMENT]), Language.EN)
+    posted, paid = text.split("\n")
+    assert posted.startswith("[B]Buyer invoice БС00-000123 of 04.12.2026[/B] for 1,234,567.89")
+    assert paid == (
+        f"[B]Buyer invoice БС00-000123 of 04.12.2026[/B] was paid in part: 314,000.00{NBSP}RUB of 514,000.00{NBSP}RUB "
+        f"(payment 0000-000045 of 05.12.2026 for 300,000.00{NBSP}RUB; payment of 06.12.2026 for 14,000.00{NBSP}RUB)."
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from invoice_bridge.messages import Language, render
+from invoice_bridge.status_sync.comment import status_comment
 from invoice_bridge.status_sync.state import (
     DocumentState,
     EventKind,
@@ -11,9 +13,9 @@ from invoice_bridge.status_sync.state import (
     Phase,
     StageGoal,
     Told,
+    Transition,
     transition,
 )
-from invoice_bridge.status_sync.texts import comment, money
 
 TOTAL = Decimal("1000.00")
 
@@ -72,22 +74,57 @@ def test_cancelled_and_deleted_are_final_and_told_once() -> None:
     assert gone.final
 
 
+def comment(profile: str, current: DocumentState, change: Transition, language: Language = Language.RU) -> str:
+    return render(status_comment(profile, current, change, number="БС00-000001"), language)
+
+
 def test_the_comment_names_the_amounts_and_the_payment() -> None:
     change = transition(Told(posted=True), state(pay("a", "300.5")))
     text = comment("buyer_invoice", state(pay("a", "300.5")), change)
     assert text == (
-        "Счёт № БС00-000001 от 04.12.2026 оплачен частично: 300,50\u00a0₽ из 1\u00a0000,00\u00a0₽ "
-        "(платёж № Na от 05.12.2026 на 300,50\u00a0₽)."
+        "[B]Счёт на оплату покупателю № БС00-000001 от 04.12.2026[/B] оплачен частично: 300,50\u00a0₽ из "
+        "1\u00a0000,00\u00a0₽ (платёж № Na от 05.12.2026 на 300,50\u00a0₽)."
     )
+    assert comment("buyer_invoice", state(pay("a", "300.5")), change, Language.EN) == (
+        "[B]Buyer invoice БС00-000001 of 04.12.2026[/B] was paid in part: 300.50\u00a0RUB of 1,000.00\u00a0RUB "
+        "(payment Na of 05.12.2026 for 300.50\u00a0RUB)."
+    )
+
+
+def test_one_line_per_event_in_the_order_told() -> None:
+    current = state(pay("a", "600"), Payment(receipt="b", amount=Decimal(400), date="2026-12-06T00:00:00"))
+    lines = comment("buyer_invoice", current, transition(Told(), current)).split("\n")
+    assert [line.split("[/B] ")[1].split(":")[0] for line in lines] == [
+        "на 1\u00a0000,00\u00a0₽ проведён бухгалтером в 1С.",
+        "оплачен полностью",
+    ]
+    assert lines[1].endswith("(платёж № Na от 05.12.2026 на 600,00\u00a0₽; платёж от 06.12.2026 на 400,00\u00a0₽).")
 
 
 def test_sale_with_its_tax_invoice() -> None:
     current = state(tax_invoice="0000-000007")
     change = transition(Told(), current)
     assert change.events == (EventKind.POSTED, EventKind.TAX_INVOICE)
-    assert "счёт-фактура № 0000-000007" in comment("sale_and_tax_invoice", current, change)
+    text = comment("sale_and_tax_invoice", current, change)
+    assert text.startswith("[B]Реализация (акт, накладная, УПД) № БС00-000001 от 04.12.2026[/B] на ")
+    assert " проведена бухгалтером в 1С.\n" in text
+    assert text.endswith("[/B] выставлен счёт-фактура № 0000-000007.")
 
 
-def test_money_is_russian() -> None:
-    assert money(Decimal("1234567.891")) == "1\u00a0234\u00a0567,89\u00a0₽"
-    assert money(Decimal(0)) == "0,00\u00a0₽"
+def test_the_participle_agrees_with_the_document_kind() -> None:
+    cancelled = state(status="Отменен")
+    change = transition(Told(posted=True), cancelled)
+    assert "[/B] отменён в 1С (статус «Отменен»)." in comment("buyer_invoice", cancelled, change)
+    assert "[/B] отменена в 1С (статус «Отменен»)." in comment("sale_and_tax_invoice", cancelled, change)
+
+
+def test_a_document_gone_from_1c_is_named_by_the_ledgers_number() -> None:
+    gone = DocumentState(ref="r", found=False)
+    change = transition(Told(posted=True), gone)
+    assert (
+        comment("buyer_invoice", gone, change)
+        == "[B]Счёт на оплату покупателю № БС00-000001[/B] больше не найден в 1С."
+    )
+    assert comment("sale_and_tax_invoice", gone, change).endswith("[/B] больше не найдена в 1С.")
+    marked = state(deletion_mark=True)
+    assert comment("buyer_invoice", marked, transition(Told(), marked)).endswith("[/B] помечен на удаление в 1С.")

@@ -161,6 +161,24 @@ CATALOG: dict[Msg, str] = {
         "[B]Pre-flight check: fix {count:p(problem|problems)}[/B]\n{problems:list}\n"
         "Save the {entity} again to check it again."
     ),
+    # --- the status sync: the document's life in 1C ---
+    Msg.STATUS_COMMENT: "{events:lines}",
+    Msg.STATUS_DOCUMENT: "{document} {number:raw} of {date}",
+    Msg.STATUS_DOCUMENT_UNDATED: "{document} {number:raw}",
+    Msg.STATUS_PAYMENT: "payment {number:raw} of {date} for {amount}",
+    Msg.STATUS_PAYMENT_UNNUMBERED: "payment of {date} for {amount}",
+    Msg.STATUS_PAYMENTS: " ({payments})",
+    Msg.STATUS_POSTED: "[B]{document}[/B] for {total} was posted by the accountant in 1C.",
+    Msg.STATUS_TAX_INVOICE: "Tax invoice {tax_invoice:raw} was issued for [B]{document}[/B].",
+    Msg.STATUS_PAYMENT_CANCELLED: (
+        "A payment for [B]{document}[/B] was cancelled in 1C ({amounts}); {paid} of {total} is paid."
+    ),
+    Msg.STATUS_PAID_IN_PART: "[B]{document}[/B] was paid in part: {paid} of {total}{payments}.",
+    Msg.STATUS_PAID_IN_FULL: "[B]{document}[/B] was paid in full: {paid} of {total}{payments}.",
+    Msg.STATUS_UNPOSTED: "[B]{document}[/B]: the accountant cancelled its posting in 1C.",
+    Msg.STATUS_CANCELLED: "[B]{document}[/B] was cancelled in 1C (status «Отменен»).",
+    Msg.STATUS_DELETED: "[B]{document}[/B] was marked for deletion in 1C.",
+    Msg.STATUS_NOT_FOUND: "[B]{document}[/B] is no longer found in 1C.",
     Msg.ONEC_DOCUMENT_COMMENT: (
         "Draft from Bitrix24, pending review by the accountant. {entity:Nom} «{title:raw}» {url:raw}"
     ),

@@ -168,6 +168,24 @@ CATALOG: dict[Msg, str] = {
         "[B]Проверка перед выставлением счёта: исправьте {count:p(замечание|замечания|замечаний)}[/B]\n"
         "{problems:list}\nСохраните {entity:acc} — проверка повторится."
     ),
+    # --- статусы документа в 1С (синхронизация статусов); причастие согласуется с видом документа ---
+    Msg.STATUS_COMMENT: "{events:lines}",
+    Msg.STATUS_DOCUMENT: "{document} № {number:raw} от {date}",
+    Msg.STATUS_DOCUMENT_UNDATED: "{document} № {number:raw}",
+    Msg.STATUS_PAYMENT: "платёж № {number:raw} от {date} на {amount}",
+    Msg.STATUS_PAYMENT_UNNUMBERED: "платёж от {date} на {amount}",
+    Msg.STATUS_PAYMENTS: " ({payments})",
+    Msg.STATUS_POSTED: "[B]{document}[/B] на {total} {document:g(проведена|проведён)} бухгалтером в 1С.",
+    Msg.STATUS_TAX_INVOICE: "По документу [B]{document}[/B] выставлен счёт-фактура № {tax_invoice:raw}.",
+    Msg.STATUS_PAYMENT_CANCELLED: (
+        "В 1С отменена оплата по документу [B]{document}[/B] ({amounts}); оплачено {paid} из {total}."
+    ),
+    Msg.STATUS_PAID_IN_PART: "[B]{document}[/B] {document:g(оплачена|оплачен)} частично: {paid} из {total}{payments}.",
+    Msg.STATUS_PAID_IN_FULL: "[B]{document}[/B] {document:g(оплачена|оплачен)} полностью: {paid} из {total}{payments}.",
+    Msg.STATUS_UNPOSTED: "[B]{document}[/B]: бухгалтер отменил проведение в 1С.",
+    Msg.STATUS_CANCELLED: "[B]{document}[/B] {document:g(отменена|отменён)} в 1С (статус «Отменен»).",
+    Msg.STATUS_DELETED: "[B]{document}[/B] {document:g(помечена|помечен)} на удаление в 1С.",
+    Msg.STATUS_NOT_FOUND: "[B]{document}[/B] больше не {document:g(найдена|найден)} в 1С.",
     Msg.ONEC_DOCUMENT_COMMENT: (
         "Черновик из Bitrix24, ожидает проверки бухгалтером. {entity:Nom} «{title:raw}» {url:raw}"
     ),

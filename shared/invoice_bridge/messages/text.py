@@ -6,11 +6,14 @@ asks for, counts with the plural form, nested `Text`s rendered in the same langu
 
 Template directives (after the colon of a `{field:...}`):
 - `{entity:gen}` (nom, gen, dat, acc, ins, prep; `Nom`… capitalised): the entity's noun in that case;
-- `{entity:g(вышла|вышел)}`: the form that agrees with the entity's gender (feminine | masculine);
+- `{entity:g(вышла|вышел)}`: the form that agrees with the entity's gender (feminine | masculine); a document's
+  `Text` (`{document:g(проведена|проведён)}`) agrees with the document's kind (a `document` param, to any depth):
+  Реализация is feminine, Счёт на оплату покупателю masculine;
 - `{count:p(позиция|позиции|позиций)}`: the count and its plural form (ru: one | few | many; en: one | other);
 - `{problems:numbered}`: a sequence of texts as a numbered list, one a line (plain text);
 - `{problems:list}`: the same as a Bitrix24 BB-code numbered list (`[LIST=1][*]…[/LIST]`);
 - `{lines:items}`: a sequence of texts as BB-code list items (`[*]…`), for a list the template opens and closes;
+- `{events:lines}`: a sequence of texts, each a sentence on its own line;
 - `{value:raw}`: the value as text, untouched (a code, a value as Bitrix24 sent it).
 
 Text a person typed (a title, a product name, a value as sent) cannot open BB-code tags of its own in a Bitrix24
@@ -97,6 +100,7 @@ _NOUNS: dict[Language, dict[EntityType, dict[str, str]]] = {
     },
 }
 _FEMININE = {EntityType.DEAL}
+_FEMININE_DOCUMENTS = {Msg.DOC_SALE}  # Реализация (акт, накладная, УПД); Счёт на оплату покупателю is masculine
 # as 1C:Бухгалтерия names the rates (Перечисление.СтавкиНДС), with the space before % Russian typography wants
 _VAT_NAMES: dict[Language, dict[VatRate, str]] = {
     Language.RU: {
@@ -124,6 +128,7 @@ _BB_TAG = re.compile(
     r"|justify)\b))",
     re.IGNORECASE,
 )
+_LEADING_TAGS = re.compile(r"(?:\[/?(?:B|I|U|S)\])+", re.IGNORECASE)
 _CHOICE = re.compile(r"^([gp])\((.*)\)$")
 
 
@@ -177,10 +182,12 @@ class _Formatter(string.Formatter):
         if (choice := _CHOICE.match(format_spec)) is not None:
             kind, forms = choice.group(1), choice.group(2).split("|")
             if kind == "g":
-                return forms[0] if value in _FEMININE or language is Language.EN else forms[-1]
+                return forms[0] if _feminine(value) or language is Language.EN else forms[-1]
             return f"{self._value(value)} {plural(int(value), forms, language)}"
         if format_spec == "numbered":
             return "\n".join(f"{index}. {capitalised(self._value(item))}" for index, item in enumerate(value, 1))
+        if format_spec == "lines":
+            return "\n".join(capitalised(self._value(item)) for item in value)
         if format_spec == "items":
             return "\n".join(f"[*]{capitalised(self._value(item))}" for item in value)
         if format_spec == "list":
@@ -210,8 +217,17 @@ class _Formatter(string.Formatter):
         return bb_safe(str(value))
 
 
+def _feminine(value: Any) -> bool:
+    if isinstance(value, Text):
+        return value.key in _FEMININE_DOCUMENTS or _feminine(value.param("document"))
+    return value in _FEMININE
+
+
 def capitalised(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """The first letter upper-cased, after any BB-code tags the text opens with (`[B]buyer invoice` → `[B]Buyer…`)."""
+    start = _LEADING_TAGS.match(text)
+    at = start.end() if start is not None else 0
+    return text[:at] + text[at : at + 1].upper() + text[at + 1 :]
 
 
 def render(text: Text, language: Language) -> str:

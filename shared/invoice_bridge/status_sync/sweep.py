@@ -15,13 +15,14 @@ from typing import Any
 
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
 from invoice_bridge.events import EntityType
+from invoice_bridge.messages import Language, render
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.client import ODataClient, ODataError
 from invoice_bridge.status_sync.bitrix_actions import StageRules, Tell, plan_stages, send
+from invoice_bridge.status_sync.comment import status_comment
 from invoice_bridge.status_sync.onec_reader import CHUNK, read_states
 from invoice_bridge.status_sync.open_documents import OpenDocument, OpenDocuments
 from invoice_bridge.status_sync.state import DocumentState, StageGoal, Told, Transition, transition
-from invoice_bridge.status_sync.texts import comment
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def sweep(
     since: int,
     remaining_seconds: Callable[[], float],
     reserve_seconds: float,
+    language: Language,
 ) -> SyncReport:
     report = SyncReport()
     for portal in portals:
@@ -69,7 +71,7 @@ def sweep(
             continue
         report.portals += 1
         try:
-            _sync_portal(portal, store, profile=profile, rules=rules, since=since, report=report)
+            _sync_portal(portal, store, profile=profile, rules=rules, since=since, language=language, report=report)
         except (ODataError, Bitrix24Error) as exc:
             report.failed_portals.append(portal.domain)
             metrics.add_metric(name="StatusSyncFailures", unit="Count", value=1)
@@ -83,7 +85,14 @@ def sweep(
 
 
 def _sync_portal(
-    portal: SyncedPortal, store: OpenDocuments, *, profile: str, rules: StageRules, since: int, report: SyncReport
+    portal: SyncedPortal,
+    store: OpenDocuments,
+    *,
+    profile: str,
+    rules: StageRules,
+    since: int,
+    language: Language,
+    report: SyncReport,
 ) -> None:
     documents = store.of_portal(portal.member_id, since=since)
     report.open_documents += len(documents)
@@ -101,7 +110,11 @@ def _sync_portal(
             tell = Tell(
                 entity_type=document.entity_type,
                 entity_id=document.entity_id,
-                comment=comment(profile, state, change) if change.events else "",
+                comment=(
+                    render(status_comment(profile, state, change, number=document.number), language)
+                    if change.events
+                    else ""
+                ),
                 goal=change.stage_goal,
                 fields=_user_fields(document, state, change, rules),
                 category=document.category,
