@@ -151,7 +151,7 @@ def test_paid_new_invoice_moves_to_its_funnels_success_stage(stack: LocalStack) 
     assert reports[1]["closed"] == 1
     [told] = status_comments(stack, 501, "smart_invoice")
     assert "проведён бухгалтером" in told
-    assert "оплачен полностью: 122\u00a0000,00\u00a0₽ из 122\u00a0000,00\u00a0₽" in told
+    assert "оплачен полностью: 122\u00a0000,00\u00a0₽ из 122\u00a0000,00\u00a0₽ (платёж № " in told
 
 
 def test_status_set_to_paid_by_hand_without_payments_is_not_paid(stack: LocalStack) -> None:

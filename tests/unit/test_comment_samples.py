@@ -5,7 +5,9 @@ test fails when the code would now say something else. After an intended change:
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,8 @@ from invoice_bridge.messages import Language, Msg, Text, render, t
 from invoice_bridge.onec.catalogs import no_counterparty
 from invoice_bridge.onec.navigation import document_link
 from invoice_bridge.requisites import inn_problem
+from invoice_bridge.status_sync.comment import status_comment
+from invoice_bridge.status_sync.state import DocumentState, Payment, Told, transition
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "docs" / "samples"
 ON = date(2026, 12, 4)
@@ -91,6 +95,35 @@ def _rejection() -> tuple[Text, ...]:
     return rejected.problems
 
 
+def _status_comments() -> list[tuple[str, Text]]:
+    """The status sync's comments as a document goes: posted, paid in part, paid in full; a cancelled one; a sale."""
+    draft = DocumentState(
+        ref="r", found=True, number="БС00-000123", date="2026-12-04T10:15:00", total=Decimal("514000.00")
+    )
+    first = Payment(receipt="p1", amount=Decimal("300000.00"), date="2026-12-08T00:00:00", number="0000-000045")
+    rest = Payment(receipt="p2", amount=Decimal("214000.00"), date="2026-12-15T00:00:00", number="0000-000051")
+    posted = replace(draft, posted=True)
+    partly = replace(posted, payments=(first,))
+    paid = replace(posted, payments=(first, rest))
+    cancelled = replace(draft, status="Отменен")
+    sale = replace(posted, number="0000-000123", tax_invoice="0000-000098")
+    told = Told()
+    shown: list[tuple[str, Text]] = []
+    for title, state in (("Бухгалтер провёл счёт", posted), ("Счёт оплачен частично", partly),
+                         ("Счёт оплачен полностью", paid)):  # fmt: skip
+        change = transition(told, state)
+        shown.append((title, status_comment("buyer_invoice", state, change)))
+        told = change.told
+    shown.append(("Счёт отменён в 1С", status_comment("buyer_invoice", cancelled, transition(Told(), cancelled))))
+    shown.append(
+        (
+            "Реализация проведена, выставлен счёт-фактура (DocumentKind=sale_and_tax_invoice)",
+            status_comment("sale_and_tax_invoice", sale, transition(Told(), sale)),
+        )
+    )
+    return shown
+
+
 def samples(language: Language) -> str:
     draft = _draft()
     facts = {"document_kind": "buyer_invoice", "number": "БС00-000123", "document_date": ON, "draft": draft}
@@ -135,6 +168,9 @@ def samples(language: Language) -> str:
         "## Bitrix24 timeline comments (BB-code, as sent to `crm.timeline.comment.add`)\n",
     ]
     for title, text in comments:
+        parts.append(f"### {title}\n\n```text\n{render(text, language)}\n```\n")
+    parts.append("## Bitrix24 timeline comments of the status sync (the document's life in 1C)\n")
+    for title, text in _status_comments():
         parts.append(f"### {title}\n\n```text\n{render(text, language)}\n```\n")
     parts.append("## Texts written into 1C\n")
     for title, text in in_1c:
