@@ -10,13 +10,13 @@ answered as a portal answers a wrong webhook code (401 NO_AUTH_FOUND).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from types import TracebackType
-from urllib.parse import unquote, urlsplit
 
-from local.bitrix24_sandbox import Bitrix24Sandbox, _RequestHandler, _SandboxHTTPServer
-from local.bitrix24_sandbox_protocol import encode_json
+from local.bitrix24.protocol import WRONG_AUTH, RestPath
+from local.bitrix24.sandbox import Bitrix24Sandbox
+from local.bitrix24.server import Served
+from local.bitrix24.wire import encode_json
 
 
 class Bitrix24Portals:
@@ -25,26 +25,14 @@ class Bitrix24Portals:
         self._by_path = {(s.user_id, s.webhook_code): s for s in self.sandboxes}
         if len(self._by_path) != len(self.sandboxes):
             raise ValueError("two sandboxes share a webhook path")
-        self._host = host
-        self._server: _SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = Served(self, host, 0, thread_name="bitrix24-portals", title="the portals' server")
 
     def start(self) -> Bitrix24Portals:
-        server = _SandboxHTTPServer((self._host, 0), _RequestHandler)
-        server.sandbox = self  # type: ignore[assignment]  # it only calls handle()
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="bitrix24-portals", daemon=True)
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server, self._thread = None, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        self._http.stop()
 
     def __enter__(self) -> Bitrix24Portals:
         return self.start()
@@ -55,16 +43,11 @@ class Bitrix24Portals:
         self.stop()
 
     def webhook_url(self, sandbox: Bitrix24Sandbox) -> str:
-        if self._server is None:
-            raise RuntimeError("the portals' server is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/rest/{sandbox.user_id}/{sandbox.webhook_code}/"
+        return f"{self._http.base_url}/rest/{sandbox.user_id}/{sandbox.webhook_code}/"
 
     def handle(self, http_method: str, target: str, content_type: str, body: bytes) -> tuple[int, str]:
-        segments = [unquote(part) for part in urlsplit(target).path.split("/")]
-        sandbox = (
-            self._by_path.get((segments[2], segments[3])) if len(segments) >= 5 and segments[1] == "rest" else None
-        )
+        webhook = RestPath.parse(target).webhook
+        sandbox = self._by_path.get(webhook) if webhook is not None else None
         if sandbox is None:
-            return 401, encode_json({"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"})
+            return 401, encode_json(WRONG_AUTH)
         return sandbox.handle(http_method, target, content_type, body)

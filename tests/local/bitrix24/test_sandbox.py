@@ -14,23 +14,12 @@ from typing import Any
 import pytest
 import requests
 
-from local.bitrix24_lists import ListOrder
-from local.bitrix24_sandbox import (
-    Bitrix24Sandbox,
-    DealUpdate,
-    ItemUpdate,
-    LeakyBucket,
-    RequestLogEntry,
-    TimelineComment,
-)
-from local.bitrix24_sandbox_protocol import (
-    build_query,
-    nest_pairs,
-    parse_query,
-    uf_name_from_camel,
-    uf_name_to_camel,
-)
-from local.bitrix24_time import TimeProfile
+from local.bitrix24.limits import LeakyBucket, TimeProfile
+from local.bitrix24.lists import ListOrder
+from local.bitrix24.sandbox import Bitrix24Sandbox, RequestLogEntry
+from local.bitrix24.store import DealUpdate, ItemUpdate, TimelineComment
+from local.bitrix24.user_fields import uf_name_from_camel, uf_name_to_camel
+from local.bitrix24.wire import build_query, nest_pairs, parse_query
 from local.seed import DEALS, REQUISITES, SMART_INVOICES, WEBHOOK_CODE, WEBHOOK_USER_ID, Requisite
 
 TIMEOUT = 5
