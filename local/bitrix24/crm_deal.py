@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from local.bitrix24.crm_status import deal_stage_entity, find_stage
+from local.bitrix24.crm_status import deal_stage_entity, with_stage
 from local.bitrix24.lists import list_rows
 from local.bitrix24.protocol import MethodResult, not_found
 from local.bitrix24.store import DealUpdate, Method, PortalStore
@@ -98,10 +98,7 @@ def apply_deal_fields(
     title = standard.get("title")
     if isinstance(title, str) and title.strip():
         changed = dataclasses.replace(changed, title=title)
-    stage = find_stage(standard.get("stage_id"), deal_stage_entity(deal.category_id))
-    if stage is not None:
-        changed = dataclasses.replace(changed, stage_id=stage.status_id, stage_semantic_id=stage.semantic_id)
-    store.deals[deal.id] = changed
+    store.deals[deal.id] = with_stage(changed, standard.get("stage_id"), deal_stage_entity(deal.category_id))
     store_user_fields(store.deal_uf.setdefault(deal.id, {}), store.deal_user_fields, user_fields)
     store.deal_modified[deal.id] = store.now()
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from local.bitrix24.crm_deal import apply_deal_fields
-from local.bitrix24.crm_status import find_stage, smart_invoice_stage_entity
+from local.bitrix24.crm_status import smart_invoice_stage_entity, with_stage
 from local.bitrix24.lists import list_rows
 from local.bitrix24.protocol import MethodResult, RestError, item_not_found
 from local.bitrix24.store import ItemUpdate, Method, PortalStore
@@ -68,6 +68,18 @@ def _found(records: Mapping[int, _Record], item_id: int | None) -> _Record:
     return record
 
 
+def _authors_and_times(modified: str) -> dict[str, Any]:
+    """Who created, changed and moved an item (user 1 here) and when."""
+    return {
+        "createdBy": 1,
+        "updatedBy": 1,
+        "movedBy": 1,
+        "createdTime": iso(BASE_DATE),
+        "updatedTime": modified,
+        "movedTime": modified,
+    }
+
+
 def _deal_item(store: PortalStore, deal: Deal, original_uf_names: bool) -> dict[str, Any]:
     """A deal as ``crm.item.get``/``crm.item.list`` answer it (entityTypeId 2): camelCase, typed values."""
     modified = iso(store.deal_modified.get(deal.id, BASE_DATE))
@@ -93,12 +105,7 @@ def _deal_item(store: PortalStore, deal: Deal, original_uf_names: bool) -> dict[
         "closed": yn(deal.stage_semantic_id in {"S", "F"}),
         "comments": "",
         "assignedById": 1,
-        "createdBy": 1,
-        "updatedBy": 1,
-        "movedBy": 1,
-        "createdTime": iso(BASE_DATE),
-        "updatedTime": modified,
-        "movedTime": modified,
+        **_authors_and_times(modified),
         "sourceId": "WEB",
         "sourceDescription": None,
         "leadId": None,
@@ -117,12 +124,7 @@ def _invoice_item(store: PortalStore, invoice: SmartInvoice, original_uf_names: 
         "id": invoice.id,
         "xmlId": None,
         "title": invoice.title,
-        "createdBy": 1,
-        "updatedBy": 1,
-        "movedBy": 1,
-        "createdTime": iso(BASE_DATE),
-        "updatedTime": modified,
-        "movedTime": modified,
+        **_authors_and_times(modified),
         "categoryId": invoice.category_id,
         "opened": "Y",
         "stageId": invoice.stage_id,
@@ -167,10 +169,9 @@ def _apply_invoice_fields(
         changed = dataclasses.replace(changed, title=title)
     if isinstance(number, str):
         changed = dataclasses.replace(changed, account_number=number)
-    stage = find_stage(fields.get("stageId"), smart_invoice_stage_entity(invoice.category_id))
-    if stage is not None:
-        changed = dataclasses.replace(changed, stage_id=stage.status_id, stage_semantic_id=stage.semantic_id)
-    store.invoices[invoice.id] = changed
+    store.invoices[invoice.id] = with_stage(
+        changed, fields.get("stageId"), smart_invoice_stage_entity(invoice.category_id)
+    )
     store_user_fields(store.invoice_uf.setdefault(invoice.id, {}), store.invoice_user_fields, user_fields)
     store.invoice_modified[invoice.id] = store.now()
 

@@ -7,13 +7,15 @@ A stage belongs to one reference list (``ENTITY_ID``): ``DEAL_STAGE`` for the ge
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from local.bitrix24.lists import list_rows
 from local.bitrix24.protocol import MethodResult
 from local.bitrix24.store import Method, PortalStore
 from local.bitrix24.values import yn
+from local.seed import Deal, SmartInvoice
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ STAGES: tuple[Stage, ...] = (
 )
 
 _STATUS_NUMERIC_FIELDS = frozenset({"ID", "SORT", "CATEGORY_ID"})
+_Staged = TypeVar("_Staged", Deal, SmartInvoice)
 
 
 def deal_stage_entity(category_id: int) -> str:
@@ -65,6 +68,15 @@ def find_stage(stage_id: Any, entity_id: str) -> Stage | None:
         if stage.entity_id == entity_id and stage.status_id == stage_id:
             return stage
     return None
+
+
+def with_stage(record: _Staged, stage_id: Any, entity_id: str) -> _Staged:
+    """``record`` moved to the stage ``stage_id`` of the list ``entity_id``; unchanged when there is no such stage
+    (the portal ignores a stage of another funnel)."""
+    stage = find_stage(stage_id, entity_id)
+    if stage is None:
+        return record
+    return dataclasses.replace(record, stage_id=stage.status_id, stage_semantic_id=stage.semantic_id)
 
 
 def _status_row(index: int, stage: Stage) -> dict[str, Any]:

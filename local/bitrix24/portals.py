@@ -11,36 +11,20 @@ answered as a portal answers a wrong webhook code (401 NO_AUTH_FOUND).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import TracebackType
 
 from local.bitrix24.protocol import WRONG_AUTH, RestPath
 from local.bitrix24.sandbox import Bitrix24Sandbox
-from local.bitrix24.server import Served
+from local.bitrix24.server import Served, ServedOverHTTP
 from local.bitrix24.wire import encode_json
 
 
-class Bitrix24Portals:
+class Bitrix24Portals(ServedOverHTTP):
     def __init__(self, sandboxes: Iterable[Bitrix24Sandbox], host: str = "127.0.0.1") -> None:
         self.sandboxes = list(sandboxes)
         self._by_path = {(s.user_id, s.webhook_code): s for s in self.sandboxes}
         if len(self._by_path) != len(self.sandboxes):
             raise ValueError("two sandboxes share a webhook path")
         self._http = Served(self, host, 0, thread_name="bitrix24-portals", title="the portals' server")
-
-    def start(self) -> Bitrix24Portals:
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> Bitrix24Portals:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def webhook_url(self, sandbox: Bitrix24Sandbox) -> str:
         return f"{self._http.base_url}/rest/{sandbox.user_id}/{sandbox.webhook_code}/"

@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from local.bitrix24 import (
@@ -53,7 +52,7 @@ from local.bitrix24.limits import (
 )
 from local.bitrix24.lists import ListOrder
 from local.bitrix24.protocol import INTERNAL_ERROR, MethodResult, RestError, RestPath, read_params, success
-from local.bitrix24.server import Served
+from local.bitrix24.server import Served, ServedOverHTTP
 from local.bitrix24.store import DealUpdate, ItemUpdate, Method, PortalStore, TimelineComment
 from local.bitrix24.wire import encode_json
 from local.seed import (
@@ -91,7 +90,7 @@ class RequestLogEntry:
     started_at: float = field(default=0.0, compare=False)  # unix seconds the request arrived (before latency)
 
 
-class Bitrix24Sandbox:
+class Bitrix24Sandbox(ServedOverHTTP):
     """An HTTP server imitating one Bitrix24 portal's incoming webhook (see the module docstring).
 
     Operating limit: ``operating_cost_seconds`` maps a method (lower-case; ``"*"`` for any other) to the seconds
@@ -168,25 +167,7 @@ class Bitrix24Sandbox:
     def list_order(self, value: ListOrder) -> None:
         self._store.list_order = value
 
-    # -- lifecycle ------------------------------------------------------------------------------------------
-
-    def start(self) -> Bitrix24Sandbox:
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> Bitrix24Sandbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    # -- addresses ------------------------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:

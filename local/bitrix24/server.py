@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 
 class Answers(Protocol):
@@ -82,3 +83,27 @@ class Served:
             raise RuntimeError(f"{self._title} is not started")
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+
+class ServedOverHTTP:
+    """Start, stop and ``with`` for a class that answers HTTP through its ``_http``."""
+
+    _http: Served
+
+    def start(self) -> Self:
+        self._http.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
