@@ -29,7 +29,7 @@ from typing import Any
 import requests
 
 from invoice_bridge.ledger import Ledger, LedgerStatus
-from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT
 from local.onec_sandbox import OnecSandbox
 from local.processor_workers import ProcessorWorkers, event_source_settings

@@ -40,7 +40,7 @@ from invoice_bridge.events import EntityType, QueueMessage, external_key
 from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.onec.document_keys import key_marker
 from invoice_bridge.retry import survivable_outage_seconds
-from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT
 from local.scaled_clock import ScaledClock, scaled_time
 from local.seed import DEALS, PORTAL_MEMBER_ID

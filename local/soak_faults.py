@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from invoice_bridge.ledger import Ledger
-from local import bitrix24_sandbox, onec_sandbox
+from local import onec_sandbox
+from local.bitrix24 import faults as bitrix24_faults
 from local.lambda_runtime import LambdaCrash
 from local.scaled_clock import ScaledClock
 
@@ -69,21 +70,21 @@ class FaultPlan:
     def faults(self) -> int:
         return sum(self.counts.values())
 
-    def bitrix(self, method: str) -> bitrix24_sandbox.InjectedFault | None:
+    def bitrix(self, method: str) -> bitrix24_faults.InjectedFault | None:
         """Bitrix24Sandbox's fault hook."""
         now = self._clock.now()
         with self._lock:
             if self.bitrix_outage.active(now):
                 self.counts["Bitrix24 outage: 502"] += 1
                 # the portal's front answers for a back end that is down; a 503 would be QUERY_LIMIT_EXCEEDED
-                return bitrix24_sandbox.injected_fault(502, "", "Bad Gateway")
+                return bitrix24_faults.injected_fault(502, "", "Bad Gateway")
             if self._rng.random() >= self.fault_rate:
                 return None
             if self._rng.random() < 0.5:
                 self.counts["Bitrix24 503 QUERY_LIMIT_EXCEEDED"] += 1
-                return bitrix24_sandbox.injected_fault(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+                return bitrix24_faults.injected_fault(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
             self.counts["Bitrix24 500"] += 1
-            return bitrix24_sandbox.injected_fault(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+            return bitrix24_faults.injected_fault(500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
     def onec(self, http_method: str, entity_set: str) -> onec_sandbox.InjectedFault | None:
         """OnecSandbox's fault hook."""

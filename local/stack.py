@@ -20,7 +20,7 @@ from invoice_bridge.observability import logger, metrics
 from invoice_bridge.portals import forget_pins
 from invoice_bridge.processor_service import portal_pipelines
 from invoice_bridge.setup_state import forget_logged_causes
-from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
 from local.moto_process import MotoProcess
 from local.moto_server import MotoServer

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.onec_sandbox import OnecSandbox
 from local.seed import DEALS, ONEC_BASE, PRODUCTS, OnecNomenclature, Product, ProductRow
 from local.stack import LocalStack

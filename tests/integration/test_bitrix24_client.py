@@ -14,7 +14,7 @@ import pytest
 from invoice_bridge.bitrix24.client import BatchRef, Bitrix24Client, Bitrix24Error, build_query
 from invoice_bridge.bitrix24.snapshot import DealSnapshot, SnapshotCaches, SnapshotError, read_snapshots
 from invoice_bridge.events import EntityType
-from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.seed import NOMENCLATURE_LAPTOP, SERVICE_PLAN_CODE
 
 

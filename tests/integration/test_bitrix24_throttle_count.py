@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
-from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.bitrix24.sandbox import Bitrix24Sandbox
 
 
 @pytest.fixture

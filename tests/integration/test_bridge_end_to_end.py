@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import requests
 
 from invoice_bridge.ledger import Ledger, LedgerStatus
-from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from local.webhooks import FORM_HEADERS, webhook_body

@@ -18,7 +18,7 @@ from invoice_bridge.ledger import Ledger, LedgerStatus
 from invoice_bridge.processor import InvoicePipeline, OutcomeKind
 from invoice_bridge.processor_service import portal_pipelines
 from invoice_bridge.secret import load_secret
-from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.seed import PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from tests.integration.test_bridge_end_to_end import drafts_for, drain, post, webhook

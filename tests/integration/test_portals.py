@@ -20,8 +20,8 @@ from invoice_bridge.events import QueueMessage
 from invoice_bridge.ledger import Ledger, LedgerStatus
 from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.reconciler import SweptPortal, reconcile
-from local.bitrix24_portals import Bitrix24Portals
-from local.bitrix24_sandbox import Bitrix24Sandbox
+from local.bitrix24.portals import Bitrix24Portals
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.onec_sandbox import OnecSandbox
 from local.seed import (
     APPLICATION_TOKEN,

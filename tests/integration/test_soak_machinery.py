@@ -11,7 +11,9 @@ import requests
 from invoice_bridge import clock
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
 from invoice_bridge.ledger import Ledger, LedgerStatus
-from local import bitrix24_sandbox, onec_sandbox
+from local import onec_sandbox
+from local.bitrix24 import faults as bitrix24_faults
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import LambdaCrash
 from local.onec_metadata import INVOICE_SET
 from local.scaled_clock import ScaledClock, scaled_time
@@ -91,11 +93,11 @@ def test_scaled_time_runs_the_bridge_clock_and_moto_sqs_together_and_restores_bo
 def test_the_bitrix24_fault_hook_answers_per_request() -> None:
     seen: list[str] = []
 
-    def every_other(method: str) -> bitrix24_sandbox.InjectedFault | None:
+    def every_other(method: str) -> bitrix24_faults.InjectedFault | None:
         seen.append(method)
-        return bitrix24_sandbox.injected_fault(502, "", "Bad Gateway") if len(seen) % 2 else None
+        return bitrix24_faults.injected_fault(502, "", "Bad Gateway") if len(seen) % 2 else None
 
-    with bitrix24_sandbox.Bitrix24Sandbox() as portal:
+    with Bitrix24Sandbox() as portal:
         portal.set_fault_hook(every_other)
         client = Bitrix24Client(portal.webhook_url, timeout=5, read_retries=0)
         with pytest.raises(Bitrix24Error) as refused:

@@ -1,5 +1,9 @@
 """The Bitrix24 ``batch`` method as the portal runs it, for the sandbox.
 
+:func:`batch` is the method: up to 50 commands, each run as a direct call would be (the operating limit and
+injected crashes included); a nested ``batch`` is refused with 405. The batch call itself is never charged; a
+blocked command's unblock time shows in the batch's ``time`` block.
+
 Source: the REST module's own code (a public mirror of Bitrix's ``rest`` module, ``classes/general/rest_provider.php``
 ``CRestProvider::methodsBatch`` and ``classes/general/rest_util.php`` ``CRestUtil::ParseBatchQuery`` /
 ``processBatchElement``, with ``CRestUtil::BATCH_MAX_LENGTH = 50``). What follows from it:
@@ -22,11 +26,15 @@ Source: the REST module's own code (a public mirror of Bitrix's ``rest`` module,
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from local.bitrix24_sandbox_protocol import nest_pairs, split_command
+from local.bitrix24.limits import OperatingLimitError
+from local.bitrix24.protocol import MethodResult, RestError, success
+from local.bitrix24.values import truthy
+from local.bitrix24.wire import nest_pairs, split_command
 
 MAX_BATCH_COMMANDS = 50
 LENGTH_EXCEEDED = {"error": "ERROR_BATCH_LENGTH_EXCEEDED", "error_description": "Max batch length exceeded"}
@@ -127,3 +135,64 @@ def run_batch(commands: list[tuple[str, str]], halt: bool, execute: Execute) -> 
         "result_next": php_array(answered["next"]),
         "result_time": php_array(answered["time"]),
     }
+
+
+def batch_commands(cmd: Any) -> list[tuple[str, str]]:
+    """The ``cmd`` parameter as (key, command) pairs: an object's keys, or a list's indexes."""
+    if isinstance(cmd, dict):
+        return [(str(key), str(value)) for key, value in cmd.items()]
+    if isinstance(cmd, list):
+        return [(str(index), str(value)) for index, value in enumerate(cmd)]
+    if cmd is None or cmd == "":
+        return []
+    raise RestError(400, "", "Parameter 'cmd' must be array.")
+
+
+def batch_methods(cmd: Any) -> tuple[str, ...]:
+    """The commands' methods, in order, for the request log; () when ``cmd`` is not an array."""
+    try:
+        return tuple(split_command(command)[0] for _, command in batch_commands(cmd))
+    except RestError:
+        return ()
+
+
+def batch_error_codes(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(command key, error code) of every failed command in a ``batch`` answer, for the request log."""
+    result = payload.get("result")
+    errors = result.get("result_error") if isinstance(result, dict) else None
+    if isinstance(errors, list):  # keys 0..n-1 come back as a JSON list
+        errors = {str(index): value for index, value in enumerate(errors)}
+    if not isinstance(errors, dict):
+        return ()
+    return tuple((str(key), str(value.get("error", ""))) for key, value in errors.items() if isinstance(value, dict))
+
+
+def batch(
+    params: dict[str, Any],
+    invoke: Callable[[str, dict[str, Any]], MethodResult],
+    timing: Callable[[float, MethodResult], dict[str, Any]],
+) -> MethodResult:
+    """``batch`` as the REST module runs it: ``invoke`` runs one command as a direct call would (or raises its
+    RestError), ``timing`` writes a command's ``time`` block from its start."""
+    commands = batch_commands(params.get("cmd"))
+    if any(split_command(command)[0] == "batch" for _, command in commands):
+        raise RestError(405, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage")
+    blocked_until: list[int] = []
+
+    def execute(method: str, command_params: dict[str, Any]) -> dict[str, Any]:
+        started = time.time()
+        try:
+            outcome = invoke(method, command_params)
+        except RestError as exc:
+            if isinstance(exc, OperatingLimitError):
+                blocked_until.append(exc.reset_at)
+            return exc.body()
+        return success(outcome, timing(started, outcome))
+
+    sections = run_batch(commands, truthy(params.get("halt", 0)), execute)
+    # The batch call itself is never charged; a blocked command's unblock time shows in the batch's time.
+    return MethodResult(
+        sections,
+        operating_reset_at=max(blocked_until) if blocked_until else None,
+        is_batch=True,
+    )

@@ -1,39 +1,26 @@
 """The Bitrix24 sandbox behaves as a real portal where the two used to differ (issue 15, differences 4-8).
 
-Sources are named in the modules that implement each rule: ``local.bitrix24_batch`` (the REST module's
-``CRestProvider::methodsBatch`` and ``CRestUtil::processBatchElement``), ``local.bitrix24_time`` (the docs' samples),
-``local.bitrix24_lists``.
+Sources are named in the modules that implement each rule: ``local.bitrix24.batch`` (the REST module's
+``CRestProvider::methodsBatch`` and ``CRestUtil::processBatchElement``), ``local.bitrix24.limits`` (the docs'
+samples), ``local.bitrix24.lists``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import requests
 
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
 from invoice_bridge.reconciler import list_changed
-from local.bitrix24_batch import php_array, resolve_value
-from local.bitrix24_lists import ListOrder
-from local.bitrix24_sandbox import Bitrix24Sandbox
-from local.bitrix24_time import TimeProfile
+from local.bitrix24.batch import php_array, resolve_value
+from local.bitrix24.limits import TimeProfile
+from local.bitrix24.lists import ListOrder
+from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.seed import DEALS, PRODUCTS
-
-TIMEOUT = 5
-
-
-@pytest.fixture
-def portal() -> Iterator[Bitrix24Sandbox]:
-    with Bitrix24Sandbox() as sandbox:  # the defaults are the real portal's behaviour
-        yield sandbox
-
-
-def call(portal: Bitrix24Sandbox, method: str, params: dict[str, Any] | None = None) -> requests.Response:
-    return requests.post(portal.webhook_url + method, json=params or {}, timeout=TIMEOUT)
+from tests.local.bitrix24.calls import call
 
 
 def batch(portal: Bitrix24Sandbox, cmd: Any, halt: int = 0) -> dict[str, Any]:

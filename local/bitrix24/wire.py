@@ -1,9 +1,10 @@
-"""Wire-level helpers for the Bitrix24 sandbox: PHP-style bracket parameters, batch references, JSON output.
+"""Wire-level helpers for the Bitrix24 sandbox: PHP-style bracket parameters, batch commands, JSON output.
 
 Bitrix24 is a PHP application, so it reads request parameters the way PHP's ``parse_str`` does:
 ``filter[ENTITY_ID]=11&select[]=ID`` becomes ``{"filter": {"ENTITY_ID": "11"}, "select": ["ID"]}``.
 A ``batch`` command is ``"method?query"`` whose query may hold ``$result[cmd][FIELD][0]`` references to the
-results of earlier commands (resolved in :mod:`local.bitrix24_batch`). Responses render decimal figures as JSON numbers, as the real API does.
+results of earlier commands (resolved in :mod:`local.bitrix24.batch`). Responses render decimal figures as JSON
+numbers, as the real API does.
 """
 
 from __future__ import annotations
@@ -159,39 +160,3 @@ def encode_json(value: Any) -> str:
     out: list[str] = []
     _encode(value, out)
     return "".join(out)
-
-
-# ---- user-field names -----------------------------------------------------------------------------------
-
-_SMART_INVOICE_UF_PREFIX = "UF_CRM_SMART_INVOICE_"
-_CAMEL_SMART_INVOICE_PREFIX = "ufCrmSmartInvoice"
-_ENTITY_TYPE_SMART_INVOICE = 31
-_UPPER_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def _camel_parts(rest: str) -> str:
-    return "".join(part.capitalize() if part[:1].isalpha() else part.lower() for part in rest.split("_") if part)
-
-
-def uf_name_to_camel(name: str, entity_type_id: int) -> str:
-    """How ``crm.item.*`` spells a user field: ``UF_CRM_1725365197310`` → ``ufCrm_1725365197310``,
-    ``UF_CRM_INVOICE_NO`` → ``ufCrmInvoiceNo``, and for invoices ``UF_CRM_SMART_INVOICE_1669960460`` →
-    ``ufCrmSmartInvoice1669960460``. A name that is not ``UF_CRM_…`` is returned unchanged."""
-    if entity_type_id == _ENTITY_TYPE_SMART_INVOICE and name.startswith(_SMART_INVOICE_UF_PREFIX):
-        return _CAMEL_SMART_INVOICE_PREFIX + _camel_parts(name.removeprefix(_SMART_INVOICE_UF_PREFIX))
-    if not name.startswith("UF_CRM_"):
-        return name
-    rest = name.removeprefix("UF_CRM_")
-    separator = "_" if rest[:1].isdigit() else ""
-    return "ufCrm" + separator + _camel_parts(rest)
-
-
-def uf_name_from_camel(name: str, entity_type_id: int) -> str | None:
-    """The inverse of :func:`uf_name_to_camel`; ``None`` when ``name`` is not a ``ufCrm…`` name."""
-    if entity_type_id == _ENTITY_TYPE_SMART_INVOICE and name.startswith(_CAMEL_SMART_INVOICE_PREFIX):
-        rest = name.removeprefix(_CAMEL_SMART_INVOICE_PREFIX)
-        return _SMART_INVOICE_UF_PREFIX + _UPPER_RE.sub("_", rest).upper() if rest else None
-    if not name.startswith("ufCrm"):
-        return None
-    rest = name.removeprefix("ufCrm").lstrip("_")
-    return "UF_CRM_" + _UPPER_RE.sub("_", rest).upper() if rest else None
