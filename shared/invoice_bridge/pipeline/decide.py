@@ -13,7 +13,7 @@ from invoice_bridge.bitrix24.snapshot import DealSnapshot, SnapshotError
 from invoice_bridge.events import EntityType, QueueMessage, WriteBack
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
-from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord
+from invoice_bridge.ledger import DOCUMENT_STATES, LedgerRecord
 from invoice_bridge.messages import Text
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.pipeline.outcome import Outcome, OutcomeKind, TransientFailure
@@ -76,10 +76,11 @@ Decision = Done | ResendWriteBack | Reject | Withdraw | Preflight | Invoice
 def decide(
     message: QueueMessage,
     snapshot: DealSnapshot | SnapshotError | None,
-    ledger: Ledger,
+    previous_of: Callable[[str], LedgerRecord | None],
     rules: ProcessorRules,
     now: Callable[[], datetime],
 ) -> Decision:
+    """`previous_of`: the ledger's record of a deal (`Ledger.get`), read once the snapshot is usable."""
     if message.write_back is not None:
         return ResendWriteBack(message.write_back)
     kind = message.entity_type.value
@@ -89,9 +90,9 @@ def decide(
         if snapshot.transient:
             raise TransientFailure(str(snapshot))
         if snapshot.problems:  # Bitrix24 answered, in a shape the manager must hear about
-            return Reject(ledger.get(message.ledger_key), snapshot.problems)
+            return Reject(previous_of(message.ledger_key), snapshot.problems)
         return Done(Outcome(OutcomeKind.SKIPPED, str(snapshot)))
-    previous = ledger.get(message.ledger_key)
+    previous = previous_of(message.ledger_key)
     has_document = previous is not None and previous.status in DOCUMENT_STATES
     if not is_trigger(rules, snapshot.deal):
         if previous is not None and has_document:

@@ -60,7 +60,7 @@ class InvoicePipeline:
         self, message: QueueMessage, snapshot: DealSnapshot | SnapshotError | None, delivery_id: str = ""
     ) -> Outcome:
         """`delivery_id` (the SQS message id) tells a redelivery of a crashed attempt from another copy."""
-        match decide(message, snapshot, self.ledger, self.rules, self.now):
+        match decide(message, snapshot, self.ledger.get, self.rules, self.now):
             case Done(outcome):
                 return outcome
             case ResendWriteBack(write):
