@@ -38,6 +38,9 @@ _METRICS = {
 
 @dataclass
 class InvoicePipeline:
+    """One portal's pipeline (made by `wiring`): its clients and ledger, the 1C writer that keeps the base's schema
+    and breaker, and the Bitrix24 outbox that collects the batch's writes until `flush_write_backs`."""
+
     bitrix: Bitrix24Client
     onec: ODataClient
     catalogs: CatalogResolver
@@ -79,6 +82,9 @@ class InvoicePipeline:
         return self.to_bitrix24.flush(self.bitrix)
 
     def _invoice(self, message: QueueMessage, invoice: Invoice, delivery_id: str) -> Outcome:
+        """Claim, write to 1C, record the document on the lease, tell Bitrix24. What 1C answers decides the rest:
+        its set-up holds the deal (released, retried), a missing reference or a refusal rejects it, a passing
+        failure releases it for a retry."""
         self.to_onec.admit()
         lease = claim(self.ledger, message.ledger_key, invoice.draft, self.rules, delivery_id)
         if isinstance(lease, Outcome):
