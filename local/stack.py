@@ -17,8 +17,8 @@ from aws_lambda_powertools.utilities import parameters
 from invoice_bridge import aws
 from invoice_bridge.config import processor_settings, receiver_settings, reconciler_settings, status_sync_settings
 from invoice_bridge.observability import logger, metrics
+from invoice_bridge.pipeline.wiring import portal_pipelines
 from invoice_bridge.portals import forget_pins
-from invoice_bridge.processor_service import portal_pipelines
 from invoice_bridge.setup_state import forget_logged_causes
 from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from invoice_bridge.network_probe import is_probe, probe_onec
 from invoice_bridge.observability import logger, metrics
-from invoice_bridge.processor_service import process_sqs_batch
+from invoice_bridge.pipeline.sqs_batch import process_sqs_batch
 
 
 @logger.inject_lambda_context(clear_state=True)

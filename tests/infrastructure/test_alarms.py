@@ -94,7 +94,7 @@ def _emitted_metric_names() -> set[str]:
     for path in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]:
         text = path.read_text(encoding="utf-8")
         names.update(re.findall(r'add_metric\(\s*name="([A-Za-z0-9]+)"', text))
-        names.update(re.findall(r'OutcomeKind\.[A-Z_]+: "([A-Za-z0-9]+)"', text))  # processor._METRICS
+        names.update(re.findall(r'OutcomeKind\.[A-Z_]+: "([A-Za-z0-9]+)"', text))  # pipeline.process._METRICS
     return names
 
 

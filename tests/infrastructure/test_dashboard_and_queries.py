@@ -147,23 +147,23 @@ def test_the_queries_read_fields_the_code_writes(template: dict[str, Any]) -> No
     one_deal = resources["OneDealQuery"]["Properties"]["QueryString"]
     assert 'entity = "deal 1001"' in one_deal
     assert "ledger_key like /#deal#1001$/" in one_deal
-    assert 'entity = f"{message.entity_type.value} {message.entity_id}"' in _source("processor_service.py")
+    assert 'entity = f"{message.entity_type.value} {message.entity_id}"' in _source("pipeline", "sqs_batch.py")
     assert 'RECORD_KEYS = ("portal", "entity", "ledger_key")' in _source("observability.py")
 
     rejections = resources["RejectionsByReasonQuery"]["Properties"]["QueryString"]
     assert 'filter message = "deal rejected"' in rejections
     assert 'logger.info("deal rejected", extra={"ledger_key": message.ledger_key, "reasons": list(problems)})' in (
-        _source("processor.py")
+        _source("pipeline", "process.py")
     )
 
     errors = resources["ErrorsByCauseQuery"]["Properties"]["QueryString"]
     assert 'message = "will retry"' in errors
-    assert 'log("will retry", extra={"error": str(failure)' in _source("processor_service.py")
+    assert 'log("will retry", extra={"error": str(failure)' in _source("pipeline", "sqs_batch.py")
 
     slowest = resources["SlowestBatchesQuery"]["Properties"]["QueryString"]
     assert 'filter message = "batch done"' in slowest
     assert "sort seconds desc" in slowest
-    service = _source("processor_service.py")
+    service = _source("pipeline", "sqs_batch.py")
     assert '"batch done"' in service
     assert '"seconds": round(time.monotonic() - started, 3)' in service
 

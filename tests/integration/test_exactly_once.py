@@ -15,8 +15,9 @@ import pytest
 from invoice_bridge.config import processor_settings
 from invoice_bridge.events import EntityType, QueueMessage
 from invoice_bridge.ledger import Ledger, LedgerStatus
-from invoice_bridge.processor import InvoicePipeline, OutcomeKind
-from invoice_bridge.processor_service import portal_pipelines
+from invoice_bridge.pipeline.outcome import OutcomeKind
+from invoice_bridge.pipeline.process import InvoicePipeline
+from invoice_bridge.pipeline.wiring import portal_pipelines
 from invoice_bridge.secret import load_secret
 from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.seed import PORTAL_DOMAIN, PORTAL_MEMBER_ID

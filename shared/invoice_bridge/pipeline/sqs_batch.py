@@ -1,12 +1,12 @@
-"""Wires the processor: settings, secret, clients with their caches, and Powertools' partial batch responses."""
+"""One SQS batch through the pipelines: every deal of the batch read from Bitrix24 at once (one read per portal,
+through its breaker), the 1C look-ups prefetched, each message handled on its own, the batch's Bitrix24 writes
+flushed, and Powertools' partial batch response so SQS retries only the messages that failed — each after its
+backoff."""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -15,115 +15,24 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from invoice_bridge.aws import dynamodb_client, sqs_client
-from invoice_bridge.bitrix24.client import Bitrix24Client
-from invoice_bridge.bitrix24.snapshot import SnapshotCaches, SnapshotError, Snapshots
-from invoice_bridge.breaker import Breaker, BreakerSettings, BreakerStore, bitrix24_upstream, onec_upstream
+from invoice_bridge.aws import sqs_client
+from invoice_bridge.bitrix24.snapshot import Snapshots
+from invoice_bridge.breaker import bitrix24_upstream, onec_upstream
 from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import QueueMessage
-from invoice_bridge.ledger import Ledger, PortalPin
-from invoice_bridge.messages import Language
 from invoice_bridge.observability import logger, metrics, record_log_keys
-from invoice_bridge.onec.catalogs import CatalogResolver, CatalogRules
-from invoice_bridge.onec.client import ODataClient
-from invoice_bridge.onec.documents import PROFILES
-from invoice_bridge.portals import Portal, configured_portals, current_pin
-from invoice_bridge.processor import InvoicePipeline, ProcessorRules, TransientFailure
+from invoice_bridge.pipeline.outcome import TransientFailure
+from invoice_bridge.pipeline.read import read_through_breaker
+from invoice_bridge.pipeline.wiring import breakers, current_pipelines
 from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.retry import SQS_MAX_DELAY_SECONDS, backoff_seconds, delay_message, retry_delay
-from invoice_bridge.secret import BridgeSecret, OnecConnection, SecretConfigurationError, load_secret
+from invoice_bridge.secret import SecretConfigurationError
 
-BITRIX24_CACHE_TTL_SECONDS = 600  # product codes and "my company" requisites
 RESERVED_REQUESTS = 4  # the time a message is started with: this many HTTP timeouts (processor Timeout 120 s)
 
 
 class UnknownPortal(RuntimeError):
     """A message for a member_id no configured (or pinned) portal has: never processed with another's credentials."""
-
-
-class PortalPipelines:
-    """One pipeline per portal, made on its first message: its own Bitrix24 client (and rate budget) and
-    snapshot caches; its own 1C client, catalogs and schema when the portal has its own base, else the shared ones."""
-
-    def __init__(self, settings: ProcessorSettings, secret: BridgeSecret, pin: PortalPin | None) -> None:
-        self._settings = settings
-        self._portals = {p.member_id: p for p in configured_portals(secret, pin) if p.member_id}
-        self._pipelines: dict[str, InvoicePipeline] = {}
-        self._onec: dict[OnecConnection, tuple[ODataClient, CatalogResolver]] = {}
-        self._ledger = Ledger(dynamodb_client(), settings.ledger_table_name)
-
-    def get(self, member_id: str) -> InvoicePipeline | None:
-        pipeline = self._pipelines.get(member_id)
-        if pipeline is None and (portal := self._portals.get(member_id)) is not None:
-            pipeline = self._pipelines[member_id] = self._pipeline(portal)
-        return pipeline
-
-    @property
-    def in_use(self) -> list[InvoicePipeline]:
-        return list(self._pipelines.values())
-
-    def _pipeline(self, portal: Portal) -> InvoicePipeline:
-        settings = self._settings
-        onec, catalogs = self._onec_side(portal.onec)
-        zone = ZoneInfo(settings.document_timezone)
-        return InvoicePipeline(
-            bitrix=Bitrix24Client(portal.webhook_url, timeout=settings.http_timeout_seconds),
-            onec=onec,
-            catalogs=catalogs,
-            ledger=self._ledger,
-            caches=SnapshotCaches(ttl_seconds=BITRIX24_CACHE_TTL_SECONDS),
-            rules=ProcessorRules(
-                trigger_stage_ids=settings.trigger_stage_ids,
-                organization_inn=portal.onec.organization_inn or settings.onec_organization_inn,
-                lease_seconds=settings.lease_seconds,
-                writeback_field=settings.writeback_field,
-                post_documents=settings.onec_post_documents,
-                on_leaving_trigger=settings.on_leaving_trigger,
-                sweep_after_seconds=2 * settings.retry_backoff_max_seconds,
-                language=Language(settings.message_language),
-                onec_web_client_url=settings.onec_web_client_url,
-                preflight_stage_ids=settings.preflight_stage_ids,
-            ),
-            profile=PROFILES[settings.document_kind],
-            now=lambda: datetime.now(zone),
-        )
-
-    def _onec_side(self, connection: OnecConnection) -> tuple[ODataClient, CatalogResolver]:
-        if connection not in self._onec:
-            settings = self._settings
-            onec = ODataClient(
-                connection.odata_url,
-                username=connection.username,
-                password=connection.password.get_secret_value(),
-                timeout=settings.http_timeout_seconds,
-            )
-            catalogs = CatalogResolver(
-                onec,
-                ttl_seconds=settings.onec_catalog_cache_seconds,
-                rules=CatalogRules(
-                    create_counterparties=settings.onec_create_counterparties,
-                    create_contracts=settings.onec_create_contracts,
-                    item_code_field=settings.onec_item_code_field,
-                    max_url_length=settings.onec_max_url_length,
-                    language=Language(settings.message_language),
-                ),
-            )
-            self._onec[connection] = (onec, catalogs)
-        return self._onec[connection]
-
-
-@lru_cache(maxsize=2)
-def portal_pipelines(settings: ProcessorSettings, secret: BridgeSecret, pin: PortalPin | None) -> PortalPipelines:
-    """One set of pipelines per settings, secret version and pin, so a rotated secret takes effect with fresh
-    caches."""
-    return PortalPipelines(settings, secret, pin)
-
-
-def current_pipelines() -> PortalPipelines:
-    settings = processor_settings()
-    secret = load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds)
-    pin = current_pin(Ledger(dynamodb_client(), settings.ledger_table_name)) if secret.single_portal else None
-    return portal_pipelines(settings, secret, pin)
 
 
 def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
@@ -135,7 +44,7 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         pipelines = current_pipelines()
     except (SecretConfigurationError, parameters.exceptions.GetParameterError) as exc:
         return _retry_whole_batch(event, settings, exc)
-    breakers = _breakers(settings)
+    store = breakers(settings)
     messages = [m for record in event.get("Records", []) if (m := _message_or_none(record.get("body", ""))) is not None]
     by_portal: dict[str, list[QueueMessage]] = {}
     for message in messages:
@@ -156,14 +65,16 @@ def process_sqs_batch(event: dict[str, Any], context: LambdaContext) -> PartialI
         pipeline.bitrix.request_count = 0
         pipeline.bitrix.throttled_count = 0
         pipeline.onec.request_count = 0
-        pipeline.onec_breaker = breakers.breaker(onec_upstream(pipeline.onec.service_root))
-        read = _read_through_breaker(pipeline, portal_messages, breakers.breaker(bitrix24_upstream(member_id)))
+        pipeline.to_onec.breaker = store.breaker(onec_upstream(pipeline.onec.service_root))
+        read = read_through_breaker(
+            pipeline.bitrix, pipeline.caches, portal_messages, store.breaker(bitrix24_upstream(member_id))
+        )
         if isinstance(read, float):
             portal_open_until[member_id] = read
             read = {}
         snapshots[member_id] = read
         if read:
-            pipeline.prefetch(portal_messages, read)
+            pipeline.to_onec.prefetch(portal_messages, read)
     used = [pipeline for member_id in snapshots if (pipeline := pipelines.get(member_id)) is not None]
 
     def handle_record(record: SQSRecord) -> str:
@@ -256,35 +167,6 @@ def _back_off(record: SQSRecord, settings: ProcessorSettings, failure: Exception
     )
     delay_message(sqs_client(), settings.queue_url, record.receipt_handle, delay)
     return delay
-
-
-def _breakers(settings: ProcessorSettings) -> BreakerStore:
-    return BreakerStore(
-        dynamodb_client(),
-        settings.ledger_table_name,
-        BreakerSettings(
-            failure_threshold=settings.breaker_failure_threshold, open_seconds=settings.breaker_open_seconds
-        ),
-    )
-
-
-def _read_through_breaker(
-    pipeline: InvoicePipeline, messages: list[QueueMessage], breaker: Breaker
-) -> Snapshots | float:
-    """Reads one portal's deals when its breaker admits a call, else returns the time of its next probe. A read
-    with no usable answer at all counts as the portal's failure, any answer as its success."""
-    deals = [m for m in messages if m.write_back is None]
-    if not deals:
-        return {}
-    if (probe_at := breaker.admit()) is not None:
-        return probe_at
-    snapshots = pipeline.read_snapshots(deals)
-    answers = [a for m in deals if (a := snapshots.get((m.entity_type, m.entity_id))) is not None]
-    if any(not (isinstance(a, SnapshotError) and a.transient) for a in answers):
-        breaker.succeeded()
-    elif answers:
-        breaker.failed()
-    return snapshots
 
 
 def _retry_whole_batch(
