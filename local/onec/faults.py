@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from local.onec.protocol import INTERNAL_ERROR_MESSAGE, ODataError
+from local.onec.protocol import ODataError
 
 
 @dataclass(frozen=True)
@@ -44,17 +44,9 @@ class Faults:
         self._outage: InjectedFault | None = None
         self._hook: FaultHook | None = None
 
-    def queue(
-        self,
-        count: int,
-        status: int = 500,
-        code: str = "-1",
-        message: str = INTERNAL_ERROR_MESSAGE,
-        *,
-        after_write: bool = False,
-        http_method: str | None = None,
-    ) -> None:
-        self._queued.extend([InjectedFault(status, code, message, after_write, http_method)] * count)
+    def queue(self, count: int, fault: InjectedFault) -> None:
+        """`fault` for the next `count` requests (of its method), after those already waiting."""
+        self._queued.extend([fault] * count)
 
     def set_outage(self, status: int | None, code: str, message: str) -> None:
         self._outage = None if status is None else InjectedFault(status, code, message, after_write=False)

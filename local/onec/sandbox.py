@@ -32,7 +32,7 @@ from defusedxml import ElementTree
 from local.onec import query as odata_query
 from local.onec.accounting import Accountant
 from local.onec.base import AccountingSetUp, catalog_rows, history_rows, posting_rows
-from local.onec.faults import FaultHook, Faults
+from local.onec.faults import FaultHook, Faults, InjectedFault
 from local.onec.filter import FilterError
 from local.onec.formats import (
     ATOM_HEADERS,
@@ -235,7 +235,7 @@ class OnecSandbox:
         that method (e.g. "POST") and let the others through.
         """
         with self._store.lock:
-            self._faults.queue(count, status, code, message, after_write=after_write, http_method=http_method)
+            self._faults.queue(count, InjectedFault(status, code, message, after_write, http_method))
 
     def set_credentials(self, username: str, password: str) -> None:
         """Change the OData user's login, as an administrator would in 1C (requests with the old one get 401)."""
