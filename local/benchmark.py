@@ -31,7 +31,7 @@ import requests
 from invoice_bridge.ledger import Ledger, LedgerStatus
 from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT
-from local.onec_sandbox import OnecSandbox
+from local.onec.sandbox import OnecSandbox
 from local.processor_workers import ProcessorWorkers, event_source_settings
 from local.receiver_workers import ReceiverWorkers
 from local.seed import DEALS, PORTAL_MEMBER_ID

@@ -12,9 +12,9 @@ import dataclasses
 import sys
 
 from invoice_bridge import doctor
-from local.onec_metadata import OnecFlavour
-from local.onec_posting_checks import AccountingSetUp
-from local.onec_sandbox import OnecSandbox
+from local.onec.base import AccountingSetUp
+from local.onec.releases import OnecFlavour
+from local.onec.sandbox import OnecSandbox
 from local.stack import LocalStack
 
 RELEASES = {"bp_3_0_198": OnecFlavour.BP_3_0_198, "bp_2018": OnecFlavour.BP_2018}

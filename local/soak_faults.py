@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from invoice_bridge.ledger import Ledger
-from local import onec_sandbox
 from local.bitrix24 import faults as bitrix24_faults
 from local.lambda_runtime import LambdaCrash
+from local.onec import faults as onec_faults
+from local.onec.protocol import INTERNAL_ERROR_MESSAGE
 from local.scaled_clock import ScaledClock
 
 
@@ -86,7 +87,7 @@ class FaultPlan:
             self.counts["Bitrix24 500"] += 1
             return bitrix24_faults.injected_fault(500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
-    def onec(self, http_method: str, entity_set: str) -> onec_sandbox.InjectedFault | None:
+    def onec(self, http_method: str, entity_set: str) -> onec_faults.InjectedFault | None:
         """OnecSandbox's fault hook."""
         now = self._clock.now()
         with self._lock:
@@ -97,14 +98,14 @@ class FaultPlan:
                     self.onec_outage.starts_at = now + self._onec_lag
             if self.onec_outage.active(now):
                 self.counts["1C outage: 503"] += 1
-                return onec_sandbox.injected_fault(503, "-1", "Service Unavailable")
+                return onec_faults.injected_fault(503, "-1", "Service Unavailable")
             if self._rng.random() >= self.fault_rate:
                 return None
             if self._rng.random() < 0.5:
                 self.counts["1C 500"] += 1
-                return onec_sandbox.injected_fault(500, "-1", onec_sandbox.INTERNAL_ERROR_MESSAGE)
+                return onec_faults.injected_fault(500, "-1", INTERNAL_ERROR_MESSAGE)
             self.counts["1C 504, answer lost after the write"] += 1
-            return onec_sandbox.injected_fault(504, "-1", "Gateway Timeout", after_write=True)
+            return onec_faults.injected_fault(504, "-1", "Gateway Timeout", after_write=True)
 
     def crash_now(self) -> bool:
         with self._lock:

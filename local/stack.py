@@ -24,7 +24,7 @@ from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
 from local.moto_process import MotoProcess
 from local.moto_server import MotoServer
-from local.onec_sandbox import OnecSandbox
+from local.onec.sandbox import OnecSandbox
 from local.seed import (
     APPLICATION_TOKEN,
     ONEC_PASSWORD,

@@ -19,8 +19,8 @@ from decimal import Decimal
 
 from invoice_bridge.ledger import Ledger
 from local.lambda_runtime import ROOT
-from local.onec_accounting import CANCELLED
-from local.onec_metadata import INVOICE_SET
+from local.onec.model import INVOICE_SET
+from local.onec.registers import CANCELLED
 from local.seed import DEALS, PORTAL_MEMBER_ID
 from local.stack import STATUS_SYNC_ID, LocalStack
 from local.template_resources import load_template

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from local.bitrix24.sandbox import Bitrix24Sandbox
-from local.onec_sandbox import OnecSandbox
+from local.onec.sandbox import OnecSandbox
 from local.seed import DEALS, ONEC_BASE, PRODUCTS, OnecNomenclature, Product, ProductRow
 from local.stack import LocalStack
 from local.webhooks import FORM_HEADERS, webhook_body

@@ -14,7 +14,8 @@ import requests
 
 from invoice_bridge.ledger import Ledger, LedgerStatus
 from invoice_bridge.onec.document_keys import marker_of
-from local.onec_sandbox import INVOICE_SET, OnecSandbox, RequestLogEntry
+from local.onec.model import INVOICE_SET
+from local.onec.sandbox import OnecSandbox, RequestLogEntry
 from local.seed import DEALS, ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from tests.integration.test_bridge_end_to_end import drain, post, webhook

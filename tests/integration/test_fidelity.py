@@ -29,7 +29,8 @@ from invoice_bridge.events import EntityType
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.schema import parse_metadata
 from local.bitrix24.sandbox import Bitrix24Sandbox
-from local.onec_sandbox import INVOICE_SET, OnecSandbox
+from local.onec.model import INVOICE_SET
+from local.onec.sandbox import OnecSandbox
 from local.seed import NOMENCLATURE_LAPTOP, ONEC_PASSWORD, ONEC_USERNAME, ORGANIZATION_KEY, RUB_KEY
 
 T = TypeVar("T")

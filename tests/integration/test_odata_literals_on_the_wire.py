@@ -8,7 +8,7 @@ import pytest
 
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.onec.literals import string_literal
-from local.onec_sandbox import OnecSandbox
+from local.onec.sandbox import OnecSandbox
 from local.seed import ONEC_PASSWORD, ONEC_USERNAME
 
 HOSTILE = [

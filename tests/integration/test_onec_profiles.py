@@ -11,8 +11,8 @@ import pytest
 
 from invoice_bridge.ledger import Ledger, LedgerStatus
 from invoice_bridge.onec.client import ODataClient, ODataError
-from local.onec_metadata import OnecFlavour
-from local.onec_sandbox import OnecSandbox
+from local.onec.releases import OnecFlavour
+from local.onec.sandbox import OnecSandbox
 from local.seed import DEALS, ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from tests.integration.test_bridge_end_to_end import drain, post, webhook

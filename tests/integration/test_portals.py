@@ -22,7 +22,7 @@ from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.reconciler import SweptPortal, reconcile
 from local.bitrix24.portals import Bitrix24Portals
 from local.bitrix24.sandbox import Bitrix24Sandbox
-from local.onec_sandbox import OnecSandbox
+from local.onec.sandbox import OnecSandbox
 from local.seed import (
     APPLICATION_TOKEN,
     DEALS,

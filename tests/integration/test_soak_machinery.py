@@ -11,17 +11,18 @@ import requests
 from invoice_bridge import clock
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
 from invoice_bridge.ledger import Ledger, LedgerStatus
-from local import onec_sandbox
 from local.bitrix24 import faults as bitrix24_faults
 from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import LambdaCrash
-from local.onec_metadata import INVOICE_SET
+from local.onec import faults as onec_faults
+from local.onec.model import INVOICE_SET
+from local.onec.sandbox import OnecSandbox
 from local.scaled_clock import ScaledClock, scaled_time
 from local.seed import ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from tests.integration.test_bridge_end_to_end import drafts_for, post, webhook
-from tests.integration.test_onec_sandbox import error_of, get, invoice, unique_comment
-from tests.integration.test_onec_sandbox import post as post_to_1c
+from tests.local.onec.calls import error_of, get, invoice, unique_comment
+from tests.local.onec.calls import post as post_to_1c
 
 KEY = f"{PORTAL_MEMBER_ID}#deal#1001"
 
@@ -113,12 +114,12 @@ def test_the_bitrix24_fault_hook_answers_per_request() -> None:
 def test_the_1c_fault_hook_can_store_a_document_and_lose_the_answer() -> None:
     calls: list[tuple[str, str]] = []
 
-    def lose_post_answers(method: str, entity_set: str) -> onec_sandbox.InjectedFault | None:
+    def lose_post_answers(method: str, entity_set: str) -> onec_faults.InjectedFault | None:
         calls.append((method, entity_set))
-        return onec_sandbox.injected_fault(504, "-1", "Gateway Timeout", after_write=True) if method == "POST" else None
+        return onec_faults.injected_fault(504, "-1", "Gateway Timeout", after_write=True) if method == "POST" else None
 
     comment = unique_comment()
-    with onec_sandbox.OnecSandbox() as base, requests.Session() as http:
+    with OnecSandbox() as base, requests.Session() as http:
         http.auth = (ONEC_USERNAME, ONEC_PASSWORD)
         base.set_fault_hook(lose_post_answers)
         assert error_of(post_to_1c(http, base, invoice(comment)))[:2] == (504, "-1")

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from invoice_bridge.ledger import Ledger
-from local.onec_accounting import CANCELLED, PAID
+from local.onec.registers import CANCELLED, PAID
 from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from local.webhooks import FORM_HEADERS, webhook_body

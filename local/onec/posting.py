@@ -20,43 +20,31 @@ Source: the object modules of the BP 3.0.198.19 configuration dump (``Documents/
 
 Posting that fails answers like 1C: HTTP 500, ``odata.error`` code -1 and the messages BP would show.
 
-The sandbox's base also gets what these checks refer to: ``Catalog_БанковскиеСчета`` (a main account per
-organisation), ``Catalog_Склады`` (the main warehouse) and ``ChartOfAccounts_Хозрасчетный`` (the accounts a sale
-uses) — each can be left out (:class:`AccountingSetUp`) to show what the bridge says then.
+The catalogs these checks refer to are in :mod:`local.onec.catalogs` and their rows in :mod:`local.onec.base`
+(``AccountingSetUp`` leaves each out to show what the bridge says then). ``/Post`` and ``/Unpost`` themselves are
+:func:`call_action`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from local.onec_metadata import (
+from local.onec.catalogs import ACCOUNTS, BANK_ACCOUNTS
+from local.onec.model import (
     EMPTY_DATE,
     INVOICE_SET,
     NOMENCLATURE,
-    ORGANIZATIONS,
     SALE_SET,
     TAX_INVOICE_SET,
     ZERO_GUID,
-    Edm,
-    EntityType,
-    Prop,
 )
+from local.onec.protocol import ODataError, Request, Response, action_name
+from local.onec.store import Store
 
-BANK_ACCOUNTS = "Catalog_БанковскиеСчета"
-WAREHOUSES = "Catalog_Склады"
-ACCOUNTS = "ChartOfAccounts_Хозрасчетный"
+if TYPE_CHECKING:
+    from local.onec.base import AccountingSetUp
 
-# The accounts of the Хозрасчетный chart a sale uses (predefined in BP; codes as in the reference notes §2.7).
-ACCOUNT_CODES: dict[str, tuple[str, str]] = {
-    "41.01": ("a1b2c3d4-0000-4000-8000-000000004101", "Товары на складах"),
-    "62.01": ("a1b2c3d4-0000-4000-8000-000000006201", "Расчеты с покупателями и заказчиками"),
-    "62.02": ("a1b2c3d4-0000-4000-8000-000000006202", "Расчеты по авансам полученным"),
-    "90.01.1": ("a1b2c3d4-0000-4000-8000-000000009011", "Выручка по деятельности с основной системой налогообложения"),
-    "90.02.1": ("a1b2c3d4-0000-4000-8000-000000009021", "Себестоимость продаж по деятельности с основной системой"),
-    "90.03": ("a1b2c3d4-0000-4000-8000-000000009003", "Налог на добавленную стоимость"),
-}
 SALE_HEADER_ACCOUNTS = {"СчетУчетаРасчетовСКонтрагентом_Key": "62.01", "СчетУчетаРасчетовПоАвансам_Key": "62.02"}
 SALE_LINE_ACCOUNTS = {
     "СчетУчета_Key": "41.01",
@@ -65,8 +53,6 @@ SALE_LINE_ACCOUNTS = {
     "СчетУчетаНДСПоРеализации_Key": "90.03",
 }
 SERVICE_LINE_ACCOUNTS = {name: code for name, code in SALE_LINE_ACCOUNTS.items() if name != "СчетУчета_Key"}
-WAREHOUSE_KEY = "a1b2c3d4-0000-4000-8000-0000000000a1"
-_BANK_ACCOUNT_TAIL = "0000000000b1"
 
 # What BP names the fields in its messages (the attributes' synonyms).
 _SYNONYMS = {
@@ -92,16 +78,6 @@ _SYNONYMS = {
 _LIST_NAMES = {"Товары": "Товары", "Услуги": "Услуги"}
 
 
-@dataclass(frozen=True)
-class AccountingSetUp:
-    """What the imitated base has set up for posting; each ``False`` is a base that lacks it."""
-
-    bank_accounts: bool = True  # each organisation has a main bank account
-    warehouse: bool = True  # the main warehouse exists
-    chart_of_accounts: bool = True  # the Хозрасчетный accounts a sale uses are published
-    accounts_filled_on_write: bool = False  # a release that fills a sale's empty accounting fields on write
-
-
 def _empty(value: Any) -> bool:
     return value in (None, "", ZERO_GUID, EMPTY_DATE) or (isinstance(value, str) and not value.strip())
 
@@ -112,78 +88,6 @@ def _field_missing(name: str) -> str:
 
 def _column_missing(name: str, line: Any, section: str) -> str:
     return f'Не заполнена колонка "{_SYNONYMS.get(name, name)}" в строке {line} списка "{_LIST_NAMES.get(section, section)}"'
-
-
-# ---- the objects the checks refer to ---------------------------------------------------------------------
-
-
-def _catalog(name: str, *props: Prop) -> EntityType:
-    head = (
-        Prop("Ref_Key", Edm.GUID, ZERO_GUID), Prop("DataVersion", Edm.STRING, ""),
-        Prop("DeletionMark", Edm.BOOLEAN, False), Prop("Code", Edm.STRING, ""), Prop("Description", Edm.STRING, ""),
-    )  # fmt: skip
-    tail = (Prop("Predefined", Edm.BOOLEAN, False), Prop("PredefinedDataName", Edm.STRING, ""))
-    return EntityType(name, (*head, *props, *tail))
-
-
-def posting_types() -> dict[str, EntityType]:
-    """The entity sets posting refers to, published alongside the sandbox's own."""
-    return {
-        BANK_ACCOUNTS: _catalog(
-            BANK_ACCOUNTS,
-            Prop("Owner_Key", Edm.GUID, ZERO_GUID, references=(ORGANIZATIONS,)),
-            Prop("НомерСчета", Edm.STRING, ""),
-            Prop("Банк_Key", Edm.GUID, ZERO_GUID),
-            Prop("ВалютаДенежныхСредств_Key", Edm.GUID, ZERO_GUID),
-        ),
-        WAREHOUSES: _catalog(WAREHOUSES, Prop("ТипСклада", Edm.STRING, "")),
-        ACCOUNTS: _catalog(ACCOUNTS, Prop("Забалансовый", Edm.BOOLEAN, False), Prop("Вид", Edm.STRING, "")),
-    }
-
-
-def bank_account_key(organization_key: str) -> str:
-    return organization_key[:24] + _BANK_ACCOUNT_TAIL
-
-
-def posting_rows(
-    organizations: list[dict[str, Any]], set_up: AccountingSetUp, data_version: str
-) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the posting catalogs; sets each organisation's main bank account (when the base has them)."""
-    common = {"DataVersion": data_version, "DeletionMark": False, "Predefined": False, "PredefinedDataName": ""}
-    accounts = []
-    for number, organization in enumerate(organizations, start=1):
-        if not set_up.bank_accounts:
-            continue
-        key = bank_account_key(organization["Ref_Key"])
-        organization["ОсновнойБанковскийСчет_Key"] = key
-        accounts.append({
-            "Ref_Key": key, **common, "Code": f"00-{number:06d}", "Description": "Основной расчетный счет",
-            "Owner_Key": organization["Ref_Key"], "НомерСчета": f"4070281000000000{number:04d}",
-            "Банк_Key": ZERO_GUID, "ВалютаДенежныхСредств_Key": ZERO_GUID,
-        })  # fmt: skip
-    warehouses = (
-        [{"Ref_Key": WAREHOUSE_KEY, **common, "Code": "00-000001", "Description": "Основной склад", "ТипСклада": ""}]
-        if set_up.warehouse
-        else []
-    )
-    chart = (
-        [
-            {
-                **common,
-                "Ref_Key": key,
-                "Code": code,
-                "Description": name,
-                "Predefined": True,
-                "PredefinedDataName": "Счет" + code.replace(".", "_"),
-                "Забалансовый": False,
-                "Вид": "АктивноПассивный",
-            }
-            for code, (key, name) in ACCOUNT_CODES.items()
-        ]
-        if set_up.chart_of_accounts
-        else []
-    )
-    return {BANK_ACCOUNTS: accounts, WAREHOUSES: warehouses, ACCOUNTS: chart}
 
 
 # ---- on write ----------------------------------------------------------------------------------------------
@@ -286,3 +190,44 @@ def _tax_invoice_problems(document: Mapping[str, Any], find: Find) -> list[str]:
 
 def posting_failure(title: str, problems: list[str]) -> str:
     return f"Не удалось провести «{title}»: " + "; ".join(problems)
+
+
+# ---- the bound functions -----------------------------------------------------------------------------------
+
+_ACTIONS = ("Post", "Unpost")
+
+
+def call_action(store: Store, request: Request) -> Response:
+    """`POST Set(guid'…')/Post?PostingModeOperational=false` and `/Unpost` (onec.md §1.8)."""
+    action = action_name(request.tail or "")
+    entity_set = request.entity_set
+    entity_type = store.types.get(entity_set)
+    if action not in _ACTIONS or entity_type is None or not entity_type.is_document:
+        raise ODataError(400, "11", f"Метод не найден: {action}")
+    if request.method != "POST":
+        raise ODataError(405, "19", f"HTTP-метод {request.method} запрещён для метода {action}")
+    if request.key is None:
+        raise ODataError(400, "7", f"Не хватает элемента ключа: {entity_set}(guid'…')/{action}")
+    operational = request.query.get("PostingModeOperational", "false").strip().lower()
+    if operational not in ("true", "false"):
+        raise ODataError(400, "21", f"Неверное значение параметра PostingModeOperational: {operational!r}")
+    if action == "Post" and operational == "true":
+        # BP 3.0 documents have RealTimePosting=Deny (onec.md §1.8); the exact text of 1C's refusal is unverified.
+        raise ODataError(
+            500,
+            "-1",
+            f"Оперативное проведение документов {entity_set} запрещено (RealTimePosting = Deny): "
+            "проводите с PostingModeOperational=false",
+        )
+    with store.lock:
+        index = store.index_of(entity_set, request.key)
+        if index is None:
+            raise ODataError(404, "9", f"Экземпляр сущности не найден: {entity_set}(guid'{request.key}')")
+        document = store.sets[entity_set][index]
+        if action == "Post" and document["DeletionMark"]:
+            raise ODataError(500, "-1", f"Помеченный на удаление документ не может быть проведен: {entity_set}")
+        problems = posting_problems(entity_set, document, store.find) if action == "Post" else []
+        if problems:  # BP's ОбработкаПроверкиЗаполнения refuses the posting
+            raise ODataError(500, "-1", posting_failure(f"{entity_set} {document['Number']}", problems))
+        store.replace(entity_set, index, {**document, "Posted": action == "Post"})
+    return Response(200, b"", {"DataServiceVersion": "3.0"})

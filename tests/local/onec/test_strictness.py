@@ -1,6 +1,6 @@
 """The 1C sandbox behaves as BP 3.0 does where the two used to differ (issue 15, differences 1-3), and the bridge
-copes: posting runs BP's fill checks (local.onec_posting_checks), `$metadata` links types as a real base's does
-(local.onec_metadata_links), and the request formats and query options of a real publication are honoured.
+copes: posting runs BP's fill checks (local.onec.posting), `$metadata` links types as a real base's does
+(local.onec.metadata), and the request formats and query options of a real publication are honoured.
 """
 
 from __future__ import annotations
@@ -15,16 +15,11 @@ from defusedxml import ElementTree
 
 from invoice_bridge.ledger import Ledger
 from local import doctor as local_doctor
-from local.onec_posting_checks import (
-    ACCOUNT_CODES,
-    SALE_HEADER_ACCOUNTS,
-    SALE_LINE_ACCOUNTS,
-    SERVICE_LINE_ACCOUNTS,
-    WAREHOUSE_KEY,
-    AccountingSetUp,
-    bank_account_key,
-)
-from local.onec_sandbox import INVOICE_SET, SALE_SET, TAX_INVOICE_SET, OnecSandbox, injected_fault
+from local.onec.base import ACCOUNT_CODES, WAREHOUSE_KEY, AccountingSetUp, bank_account_key
+from local.onec.faults import injected_fault
+from local.onec.model import INVOICE_SET, SALE_SET, TAX_INVOICE_SET
+from local.onec.posting import SALE_HEADER_ACCOUNTS, SALE_LINE_ACCOUNTS, SERVICE_LINE_ACCOUNTS
+from local.onec.sandbox import OnecSandbox
 from local.seed import (
     NOMENCLATURE_CONSULTING,
     NOMENCLATURE_LAPTOP,

@@ -1,5 +1,6 @@
-"""Answer formats and query options of 1C's standard OData interface that the sandbox once refused (issue 15,
-difference 2): Atom by default, JSON also by `Accept`, `$count`, both `$inlinecount` values, `$expand`.
+"""Answer formats of 1C's standard OData interface (issue 15, difference 2): Atom by default, JSON by `$format` or
+by `Accept`; Atom entries a client writes are read too. The query options of the same difference (`$count`, both
+`$inlinecount` values, `$expand`) are in :mod:`local.onec.query`.
 
 Sources (reference notes onec.md §1.2-§1.3): JSON from 8.3.6 with `$format=json`, and `$format=application/json;
 odata=nometadata` or `Accept: application/json;odata=…` (LARAVEL real code; ONECODATA "doc 17.4.7"); "Default format
@@ -12,7 +13,7 @@ sections as `Collection(..._RowType)` of `d:element`); the feed around entries i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -20,7 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import ElementTree
 
-from local.onec_metadata import NAMESPACE, ZERO_GUID, Edm, EntityType
+from local.onec.model import NAMESPACE, Edm, EntityType
 
 ATOM_HEADERS = {"Content-Type": "application/atom+xml;charset=utf-8", "DataServiceVersion": "3.0"}
 TEXT_HEADERS = {"Content-Type": "text/plain;charset=utf-8", "DataServiceVersion": "3.0"}
@@ -53,40 +54,6 @@ def negotiate(format_option: str | None, accept: str | None) -> Format:
     if "application/json" in wanted:
         return Format.JSON_NO_METADATA if "odata=nometadata" in wanted else Format.JSON
     return Format.ATOM
-
-
-def inline_count(value: str | None) -> bool:
-    """Whether `$inlinecount` asks for the count: `allpages` yes, `none` (or absent) no, anything else refused."""
-    if value is None or value == "none":
-        return False
-    if value == "allpages":
-        return True
-    raise ValueError(f"$inlinecount={value}: ожидается allpages или none")
-
-
-# ---- $expand -------------------------------------------------------------------------------------------------
-
-
-def expand(
-    entity_type: EntityType, option: str, rows: list[dict[str, Any]], find: Callable[[str, str], dict[str, Any] | None]
-) -> list[dict[str, Any]]:
-    """Each row with the named navigation properties inlined (the referenced object, or null for an empty one)."""
-    names = [name.strip() for name in option.split(",") if name.strip()]
-    targets: dict[str, tuple[str, str]] = {}
-    for name in names:
-        prop = entity_type.prop(f"{name}_Key")
-        if prop is None or prop.type is not Edm.GUID or len(prop.references) != 1:
-            raise KeyError(name)
-        targets[name] = (prop.name, prop.references[0])
-    expanded = []
-    for row in rows:
-        result = dict(row)
-        for name, (key_name, target) in targets.items():
-            key = str(row.get(key_name) or ZERO_GUID)
-            found = None if key == ZERO_GUID else find(target, key)
-            result[name] = dict(found) if found is not None else None
-        expanded.append(result)
-    return expanded
 
 
 # ---- Atom --------------------------------------------------------------------------------------------------
