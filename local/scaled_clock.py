@@ -5,7 +5,7 @@ receive counts follow from them), the sandboxes' outage windows and the invocati
 At factor 20 a 180 s lease passes in 9 real seconds and a one-hour outage in three real minutes, so a soak can
 live through the template's real retry schedule. What the clock cannot scale is the work itself: a batch that
 takes 2 real seconds takes 40 s on the scaled clock. A factor is only faithful while that stays well inside the
-processor's Timeout and the lease (`local.soak` measures it and says so).
+processor's Timeout and the lease (`local.runners.soak` measures it and says so).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ STATE = ".local-stack.json"
 def _start_make_run(cwd: Path) -> subprocess.Popen[str]:
     environment = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'shared'}"}
     return subprocess.Popen(
-        [sys.executable, "-m", "local.run"],
+        [sys.executable, "-m", "local.runners.run"],
         cwd=cwd,
         env=environment,
         stdout=subprocess.PIPE,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from local.soak import run_soak
+from local.runners.soak import run_soak
 
 LINE = re.compile(
     r"soak: (?P<N>\d+) deals, created (?P<C>\d+), rejected (?P<R>\d+), dead-lettered (?P<D>\d+), "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from invoice_bridge import doctor
-from local.doctor import main
+from local.runners.doctor import main
 from local.seed import PORTAL_B_MEMBER_ID, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from tests.integration.test_bridge_end_to_end import post, webhook

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from local.lambda_runtime import ROOT
+from local.runners.status_bench import prepare
 from local.stack import STATUS_SYNC_ID, LocalStack
-from local.status_bench import prepare
 from local.template_resources import load_template
 
 

@@ -1,7 +1,7 @@
 """The sample events in events/ are the ones the local stack's two portals accept."""
 
 from invoice_bridge.formdata import parse_php_form
-from local.replay import webhook_bodies
+from local.runners.replay import webhook_bodies
 from local.seed import (
     APPLICATION_TOKEN,
     DEALS,

@@ -14,12 +14,12 @@ import requests
 from defusedxml import ElementTree
 
 from invoice_bridge.ledger import Ledger
-from local import doctor as local_doctor
 from local.onec.base import ACCOUNT_CODES, WAREHOUSE_KEY, AccountingSetUp, bank_account_key
 from local.onec.faults import injected_fault
 from local.onec.model import INVOICE_SET, SALE_SET, TAX_INVOICE_SET
 from local.onec.posting import SALE_HEADER_ACCOUNTS, SALE_LINE_ACCOUNTS, SERVICE_LINE_ACCOUNTS
 from local.onec.sandbox import OnecSandbox
+from local.runners import doctor as local_doctor
 from local.seed import (
     NOMENCLATURE_CONSULTING,
     NOMENCLATURE_LAPTOP,

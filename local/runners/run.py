@@ -14,10 +14,10 @@ import threading
 from types import FrameType
 
 from invoice_bridge.operator_cli import LOCAL_STATE
-from local.replay import deal_results, render_table, replay
+from local.runners.replay import deal_results, render_table, replay
+from local.runners.status_run import PAID_DEAL, play_accountant, render_status_table, status_results, told_to
+from local.runners.timeline_view import plain, render_comments
 from local.stack import LocalStack
-from local.status_run import PAID_DEAL, play_accountant, render_status_table, status_results, told_to
-from local.timeline_view import render_comments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print(render_status_table(statuses))
         print(f"\nDeal {PAID_DEAL}'s timeline, from the status sync:")
         for text in told_to(stack, PAID_DEAL):
-            print("  " + text.replace("\n", "\n  "))
+            print("  " + plain(text).replace("\n", "\n  "))
         all_expected = all_expected and all(row.as_expected for row in statuses)
         print(
             f"Bitrix24 requests: {len(stack.bitrix.request_log)} (portal A), {len(stack.bitrix_b.request_log)} "

@@ -1,5 +1,5 @@
 """`make soak`: many won deals through the whole local stack, on the template's own retry settings, while faults
-are injected from a seed (local.soak_faults): random Bitrix24 and 1C faults at a fixed rate per request, one
+are injected from a seed (local.runners.soak_faults): random Bitrix24 and 1C faults at a fixed rate per request, one
 Bitrix24 outage and one 1C outage of an hour each, crashes between the 1C create and the ledger write, and 20 %
 duplicate webhook deliveries. Then every deal is accounted for, and the last line sums it up:
 
@@ -42,9 +42,9 @@ from invoice_bridge.onec.document_keys import key_marker
 from invoice_bridge.retry import survivable_outage_seconds
 from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT
+from local.runners.soak_faults import FaultPlan, crashes_before_ledger_write
 from local.scaled_clock import ScaledClock, scaled_time
 from local.seed import DEALS, PORTAL_MEMBER_ID
-from local.soak_faults import FaultPlan, crashes_before_ledger_write
 from local.stack import PROCESSOR_ID, RECONCILER_ID, LocalStack
 from local.template_resources import load_template
 from local.webhooks import FORM_HEADERS, webhook_body

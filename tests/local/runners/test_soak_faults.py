@@ -7,8 +7,8 @@ import pytest
 
 from invoice_bridge.ledger import Ledger
 from local.lambda_runtime import LambdaCrash
+from local.runners.soak_faults import FaultPlan, crashes_before_ledger_write
 from local.scaled_clock import ScaledClock
-from local.soak_faults import FaultPlan, crashes_before_ledger_write
 
 
 class ManualTime:

@@ -15,7 +15,7 @@ from invoice_bridge.messages import Language, Money, format_money
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.status_sync.onec_reader import read_states
 from invoice_bridge.status_sync.state import Phase, Told
-from local.replay import SampleEntity, sample_entities
+from local.runners.replay import SampleEntity, sample_entities
 from local.seed import ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 
