@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from invoice_bridge import aws
 from invoice_bridge.secret import load_secret
+from local.cold_imports import ReceiverFirstRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ["webhook_receiver", "invoice_processor", "reconciler", "status_sync"]
@@ -120,3 +121,14 @@ def test_the_secret_is_read_on_the_one_session_of_the_queue_and_table_clients(mo
             parameters.clear_caches()  # type: ignore[no-untyped-call]
             aws.sqs_client.cache_clear()
     assert sessions == []
+
+
+def test_make_coldstart_s_first_request_is_answered_and_queued(tmp_path: Path) -> None:
+    """The cold first request it times is a webhook the receiver accepted (200, queued), not an early refusal."""
+    receiver = ReceiverFirstRequest(str(tmp_path / "event.json"))
+    try:
+        imported, total = receiver.run()  # raises unless the answer is 200 and the event queued
+    finally:
+        receiver.stop()
+    assert imported.wall_ms > 0
+    assert total.cpu_ms > 0
