@@ -92,6 +92,15 @@ def test_the_receiver_builds_its_own_settings_and_no_ledger_record() -> None:
     }
 
 
+def test_the_processor_builds_no_webhook_model() -> None:
+    """Only the receiver reads a webhook; the processor imports events.py for QueueMessage."""
+    script = (
+        "import json, app; from invoice_bridge import events; print(json.dumps([model.__pydantic_complete__ for "
+        "model in (events.BitrixWebhook, events.WebhookData, events.WebhookFields, events.WebhookAuth)]))"
+    )
+    assert run_in_function("invoice_processor", script) == [False, False, False, False]
+
+
 def test_the_secret_is_read_on_the_one_session_of_the_queue_and_table_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     """A boto3 session of Powertools' own would load botocore's handlers, endpoints and service index again."""
     secret = {
