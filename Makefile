@@ -37,7 +37,8 @@ bench: install
 bench-status: install
 	$(BIN)/python -m local.runners.status_bench $(if $(DOCUMENTS),--documents $(DOCUMENTS),)
 
-# make coldstart — each function's cold import (fresh interpreter, as Lambda's init): min and median of 15 runs
+# make coldstart — each function's cold import (fresh interpreter, as Lambda's init) and the receiver's cold first request
+# (import + one webhook queued, against moto's server): min and median of 15 runs, wall time and CPU
 coldstart: install
 	$(BIN)/python -m local.runners.cold_imports
 

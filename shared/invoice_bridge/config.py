@@ -1,20 +1,34 @@
 """Configuration from the environment, validated once per cold start.
 
 This module is the only place that reads environment variables; template.yaml sets them.
+
+Plain pydantic models read the environment (`from_environment`), not pydantic-settings: its import alone took
+70–100 ms of every function's cold start (its CLI, dotenv and cloud-secret sources, asyncio, argparse), for two
+things done here in a few lines — names matched case-insensitively, and the comma-separated lists read as text.
+Each model is built when first used (`defer_build`): a function builds its own settings, not the other three.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_CONFIG = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
-class _Settings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+class _Settings(BaseModel):
+    model_config = _CONFIG
+
+    @classmethod
+    def from_environment(cls) -> Self:
+        """Each field from the environment variable of its name in upper case (any case is accepted), else its
+        default; a value arrives as text and is validated like any other input."""
+        fields = cls.model_fields
+        return cls.model_validate({name.lower(): value for name, value in os.environ.items() if name.lower() in fields})
 
     bridge_secret_id: str = Field(min_length=1, description="Name or ARN of the Secrets Manager secret")
     secret_max_age_seconds: int = Field(default=300, ge=0)
@@ -34,7 +48,9 @@ def _split_ids(value: object) -> object:
 
 
 class _TriggerStages(BaseModel):
-    trigger_stage_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    model_config = _CONFIG
+
+    trigger_stage_ids: tuple[str, ...] = ()
 
     @field_validator("trigger_stage_ids", mode="before")
     @classmethod
@@ -43,7 +59,9 @@ class _TriggerStages(BaseModel):
 
 
 class _PreflightStages(BaseModel):
-    preflight_stage_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    model_config = _CONFIG
+
+    preflight_stage_ids: tuple[str, ...] = ()
 
     @field_validator("preflight_stage_ids", mode="before")
     @classmethod
@@ -103,17 +121,17 @@ class ReconcilerSettings(_Settings, _TriggerStages):
 
 @lru_cache(maxsize=1)
 def receiver_settings() -> ReceiverSettings:
-    return ReceiverSettings()
+    return ReceiverSettings.from_environment()
 
 
 @lru_cache(maxsize=1)
 def processor_settings() -> ProcessorSettings:
-    return ProcessorSettings()
+    return ProcessorSettings.from_environment()
 
 
 @lru_cache(maxsize=1)
 def reconciler_settings() -> ReconcilerSettings:
-    return ReconcilerSettings()
+    return ReconcilerSettings.from_environment()
 
 
 class StatusSyncSettings(_Settings, _MessageLanguage):
@@ -121,8 +139,8 @@ class StatusSyncSettings(_Settings, _MessageLanguage):
     document_kind: Literal["buyer_invoice", "sale_and_tax_invoice"] = "buyer_invoice"
     status_sync_days: int = Field(default=90, ge=1, le=3660, description="documents older than this leave the sweep")
     # deal stages, at most one per funnel (C<n>:… for funnel n); empty = the deal's stage is not moved
-    paid_stage_id: Annotated[tuple[str, ...], NoDecode] = ()
-    partly_paid_stage_id: Annotated[tuple[str, ...], NoDecode] = ()
+    paid_stage_id: tuple[str, ...] = ()
+    partly_paid_stage_id: tuple[str, ...] = ()
     move_invoice_to_paid_stage: bool = True
     stage_moves_backwards: bool = False
     paid_amount_field: str = Field(default="", pattern=r"^(UF_CRM_[A-Z0-9_]+)?$")
@@ -138,4 +156,4 @@ class StatusSyncSettings(_Settings, _MessageLanguage):
 
 @lru_cache(maxsize=1)
 def status_sync_settings() -> StatusSyncSettings:
-    return StatusSyncSettings()
+    return StatusSyncSettings.from_environment()

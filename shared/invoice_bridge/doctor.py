@@ -212,7 +212,7 @@ def _stage_entity(stage_id: str) -> str:
     return f"DEAL_STAGE_{funnel.group(1)}" if funnel else "DEAL_STAGE"
 
 
-def diagnose(settings_factory: Callable[[], ProcessorSettings] = ProcessorSettings) -> list[Finding]:
+def diagnose(settings_factory: Callable[[], ProcessorSettings] = ProcessorSettings.from_environment) -> list[Finding]:
     try:
         settings = settings_factory()
     except ValidationError as exc:

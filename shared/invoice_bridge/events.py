@@ -15,8 +15,13 @@ class EntityType(StrEnum):
     INVOICE = "invoice"  # new invoices, entityTypeId 31
 
 
+# The webhook's models are built when the receiver first validates one (defer_build): the processor, the
+# reconciler and the status sync import this module for QueueMessage and never read a webhook.
+_WEBHOOK = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+
 class WebhookAuth(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = _WEBHOOK
 
     domain: str = Field(min_length=1, max_length=255)
     member_id: str = Field(min_length=1, max_length=64)
@@ -24,14 +29,14 @@ class WebhookAuth(BaseModel):
 
 
 class WebhookFields(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = _WEBHOOK
 
     ID: int = Field(gt=0)
     ENTITY_TYPE_ID: int | None = None
 
 
 class WebhookData(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = _WEBHOOK
 
     FIELDS: WebhookFields
 
@@ -39,7 +44,7 @@ class WebhookData(BaseModel):
 class BitrixWebhook(BaseModel):
     """An outgoing-webhook call as Bitrix24 sends it (all values arrive as strings)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = _WEBHOOK
 
     event: str = Field(min_length=1, max_length=100)
     data: WebhookData

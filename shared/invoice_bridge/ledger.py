@@ -58,7 +58,8 @@ class Checkpoint:
 
 
 class LedgerRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # built on first use: the receiver imports this module for the portal pin and never reads a record
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     pk: str
     status: LedgerStatus

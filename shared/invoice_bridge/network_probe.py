@@ -9,14 +9,16 @@ nothing: no ledger, no queue, no Bitrix24.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities import parameters
 
 from invoice_bridge.config import processor_settings
-from invoice_bridge.doctor import Finding, check_onec_answers
 from invoice_bridge.observability import metrics
 from invoice_bridge.secret import OnecConnection, SecretConfigurationError, load_secret
+
+if TYPE_CHECKING:
+    from invoice_bridge.doctor import Finding
 
 PROBE_KEY = "invoice_bridge_probe"
 PROBE_ONEC = "onec"
@@ -28,7 +30,10 @@ def is_probe(event: dict[str, Any]) -> bool:
 
 
 def probe_onec() -> dict[str, Any]:
-    """Runs inside the processor: one finding per 1C base of the secret."""
+    """Runs inside the processor: one finding per 1C base of the secret. The doctor's checks are imported here,
+    by the rare probe, not by every cold start of the processor (they bring the status sync's set-up checks)."""
+    from invoice_bridge.doctor import check_onec_answers
+
     metrics.add_metric(name="NetworkProbes", unit="Count", value=1)
     settings = processor_settings()
     try:
@@ -45,6 +50,8 @@ def probe_onec() -> dict[str, Any]:
 
 def network_findings(cloudformation: Any, lambda_client: Any, stack: str) -> list[Finding]:
     """From the operator's machine: which path the deployed processor uses, and what it finds from there."""
+    from invoice_bridge.doctor import Finding
+
     function = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId=PROCESSOR_LOGICAL_ID)[
         "StackResourceDetail"
     ]["PhysicalResourceId"]

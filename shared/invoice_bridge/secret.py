@@ -14,8 +14,10 @@ import re
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from invoice_bridge.aws import secretsmanager_client
 from invoice_bridge.observability import protect_logs, register_secrets
 
 WEBHOOK_URL_PATTERN = r"^https?://[^\s/]+/rest/\d+/[^\s/]+/$"
@@ -182,12 +184,21 @@ def load_secret(secret_id: str, max_age_seconds: int) -> BridgeSecret:
     """Reads the secret through Powertools' cache, so a warm function does not call Secrets Manager again.
     Its credentials are masked in every log line from then on (observability.py)."""
     protect_logs()
+    _provider_on_the_shared_session()
     try:
         raw = parameters.get_secret(secret_id, transform="json", max_age=max_age_seconds)
     except parameters.exceptions.TransformParameterError:
         raise SecretConfigurationError(f"secret {secret_id} is not a JSON object; see README, 'Secret'") from None
     register_secrets(credentials_in(raw))
     return parse_secret(raw, secret_id)
+
+
+def _provider_on_the_shared_session() -> None:
+    """`get_secret` uses the provider registered under "secrets", and makes one with a boto3 session of its own
+    only when none is (Powertools 3, utilities/parameters/secrets.py `get_secret`; `clear_caches` empties the
+    registry). Registering one made on the functions' shared session (aws.py) spares that second session."""
+    if "secrets" not in DEFAULT_PROVIDERS:
+        DEFAULT_PROVIDERS.setdefault("secrets", parameters.SecretsProvider(boto3_client=secretsmanager_client()))
 
 
 def credentials_in(raw: Any) -> set[str]:
