@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from invoice_bridge import aws
 from invoice_bridge.secret import load_secret
-from local.cold_imports import ReceiverFirstRequest
+from local.runners.cold_imports import ReceiverFirstRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ["webhook_receiver", "invoice_processor", "reconciler", "status_sync"]
