@@ -11,20 +11,23 @@ from pathlib import Path
 
 
 class MotoProcess:
-    """`local.moto_server` run as `python -m local.moto_server`; it prints its endpoint and serves until its
-    standard input closes."""
+    """`local.moto_server` run as `python -m local.moto_server` (or another such server, `module`: the lean table
+    and queue, local.aws.lean_server); it prints its endpoint and serves until its standard input closes. What
+    it prints then (the lean server: its calls per operation, one JSON line) is `final_line`."""
 
-    def __init__(self) -> None:
+    def __init__(self, module: str = "local.moto_server") -> None:
+        self._module = module
         self._process: subprocess.Popen[str] | None = None
         self._endpoint = ""
+        self.final_line = ""
 
     @property
     def endpoint(self) -> str:
         return self._endpoint
 
     def start(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "local.moto_server"],
+        self._process = subprocess.Popen(  # noqa: S603 - our own module, no shell
+            [sys.executable, "-m", self._module],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -33,7 +36,7 @@ class MotoProcess:
         self._endpoint = self._process.stdout.readline().strip()
         if not self._endpoint.startswith("http://127.0.0.1:"):
             self.stop()
-            raise RuntimeError(f"moto's process did not start: {self._endpoint!r}")
+            raise RuntimeError(f"{self._module}'s process did not start: {self._endpoint!r}")
 
     def cpu_seconds(self) -> float:
         """The CPU moto's process has used so far (Linux /proc; 0 elsewhere)."""
@@ -53,6 +56,8 @@ class MotoProcess:
             process.stdin.close()
         try:
             process.wait(timeout=10)
+            if process.stdout is not None:
+                self.final_line = (process.stdout.read().strip().splitlines() or [""])[-1]
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)

@@ -1,7 +1,10 @@
 """`make bench`: a burst of won deals through the local stack, measuring the bridge rather than the stand-ins.
 
 What makes it a measure of the bridge:
-- moto (queue, table, secret) runs in a process of its own, so it takes none of the bridge's interpreter;
+- the queue and the table are the lean local SQS and DynamoDB (local.aws.lean_server, faithful to moto's
+  answers for the bridge's operations: tests/local/aws/test_lean_parity.py), each in a process of its own, and
+  the secret is moto's in a third: they take none of the bridge's interpreter, and little of the cores (moto's
+  DynamoDB spent some 45 ms of CPU per UpdateItem, more than the bridge per invoice);
 - the processor runs as Lambda would: `MaximumConcurrency` execution environments, each a process of its own,
   with the template's batch size and batching window (local.processor_workers); the receiver as a few
   environments behind API Gateway (local.receiver_workers);
@@ -92,6 +95,7 @@ def run(deal_count: int) -> int:
     deals = [dataclasses.replace(template_deal, id=deal_id, title=f"Burst deal {deal_id}") for deal_id in deal_ids]
     stack = LocalStack(
         moto_process=True,
+        lean_aws=True,
         bitrix=Bitrix24Sandbox(deals=(*DEALS, *deals), drain_per_second=DRAIN_PER_SECOND, burst=BURST),
         onec=OnecSandbox(latency_seconds=ONEC_LATENCY_SECONDS, max_sessions=ONEC_SESSIONS),
     )
@@ -135,6 +139,7 @@ def run(deal_count: int) -> int:
         onec_log = stack.onec.request_log
     finally:
         stack.stop()
+    aws_calls = stack.lean_calls()
 
     markers = {deal_id: f":deal:{deal_id}]" for deal_id in deal_ids}
     drawn = {deal_id: at for comment, at in watch.seen.items() for deal_id in _deal_of(comment, markers)}
@@ -195,7 +200,9 @@ def run(deal_count: int) -> int:
         f"bridge CPU:        processor {worker_cpu:.1f} s + receiver {receiver_cpu:.1f} s = {cpu_ms:.1f} ms per invoice"
     )
     moto_text = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in moto_cpu.items())
-    print(f"stand-ins' CPU:     moto {moto_text} (on the same cores as the bridge)")
+    print(f"stand-ins' CPU:     {moto_text} (on the same cores as the bridge)")
+    calls_text = ", ".join(f"{name} {count / invoices:.2f}" for name, count in sorted(aws_calls.items()) if count)
+    print(f"AWS calls:         per invoice: {calls_text}")
     ok = drained and created == deal_count and drafts == deal_count
     print("every deal has exactly one draft" if ok else "NOT every deal has exactly one draft")
     print(
