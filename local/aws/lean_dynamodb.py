@@ -212,14 +212,15 @@ class LeanDynamoDB:
         table.items[key] = new
         answer: dict[str, Any] = {}
         returned = request.get("ReturnValues", "NONE")
-        if returned == "ALL_OLD" and old:
-            answer["Attributes"] = copy.deepcopy(old)
-        elif returned == "ALL_NEW":
-            answer["Attributes"] = copy.deepcopy(new)
-        elif returned == "UPDATED_OLD":
-            if chosen := {name: old[name] for name in targets if name in old}:
-                answer["Attributes"] = copy.deepcopy(chosen)
-        elif returned == "UPDATED_NEW" and (chosen := {name: new[name] for name in targets if name in new}):
+        # UPDATED_*: the attributes whose value the update changed (as moto compares them)
+        changed = {name for name in {*old, *new} if old.get(name) != new.get(name)}
+        chosen = {
+            "ALL_OLD": old,
+            "ALL_NEW": new,
+            "UPDATED_OLD": {name: value for name, value in old.items() if name in changed},
+            "UPDATED_NEW": {name: value for name, value in new.items() if name in changed},
+        }.get(returned)
+        if chosen:
             answer["Attributes"] = copy.deepcopy(chosen)
         return answer
 

@@ -13,11 +13,13 @@ identical answers.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 Item = dict[str, dict[str, Any]]
@@ -109,10 +111,23 @@ def placeholders(text: str) -> frozenset[str]:
 Operand = Callable[[Item, Context], Value | None]
 
 
+@lru_cache(maxsize=1)
+def reserved_words() -> frozenset[str]:
+    """DynamoDB's reserved words (an attribute so named needs a #placeholder), from the list moto ships; found
+    without importing moto, which takes most of a second."""
+    spec = importlib.util.find_spec("moto")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    words = Path(next(iter(spec.submodule_search_locations))) / "dynamodb" / "parsing" / "reserved_keywords.txt"
+    return frozenset(line.strip().upper() for line in words.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
 def _path(reader: _Reader) -> str:
     token = reader.take()
     if not (token.startswith("#") or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token)):
         raise ExpressionError(f"Invalid expression: {token!r} is not an attribute")
+    if not token.startswith("#") and token.upper() in reserved_words():
+        raise ExpressionError(f"Attribute name is a reserved keyword; reserved keyword: {token}")
     if reader.peek() in (".", "["):
         raise ExpressionError("nested attribute paths are not supported by the lean local table")
     return token

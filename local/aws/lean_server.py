@@ -20,6 +20,8 @@ from local.aws.lean_dynamodb import LeanDynamoDB, ServiceError
 from local.aws.lean_sqs import LeanSqs
 
 _PREFIXES = {"DynamoDB_20120810.": "dynamodb", "AmazonSQS.": "sqs"}
+# SQS's JSON protocol names some errors by their older query-protocol code too (botocore reports that one)
+_SQS_QUERY_CODES = {"QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue"}
 _ERROR_NAMESPACES = {"dynamodb": "com.amazonaws.dynamodb.v20120810#", "sqs": "com.amazonaws.sqs#"}
 
 
@@ -85,8 +87,8 @@ class LeanServer:
                 **exc.extra,
             }
             headers = {"Content-Type": content_type}
-            if service == "sqs":  # SQS's JSON protocol also names the error in this header
-                headers["x-amzn-query-error"] = f"{exc.code};Sender"
+            if service == "sqs":
+                headers["x-amzn-query-error"] = f"{_SQS_QUERY_CODES.get(exc.code, exc.code)};Sender"
             return exc.status, json.dumps(error).encode(), headers
 
     def calls(self) -> dict[str, int]:

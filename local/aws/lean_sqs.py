@@ -95,7 +95,7 @@ class LeanSqs:
             policy["maxReceiveCount"] = int(policy["maxReceiveCount"])
             if not any(queue.arn == policy["deadLetterTargetArn"] for queue in self._queues.values()):
                 raise ServiceError("InvalidParameterValue", "Could not find DLQ for " + policy["deadLetterTargetArn"])
-            attributes["RedrivePolicy"] = json.dumps(policy, separators=(",", ":"))
+            attributes["RedrivePolicy"] = json.dumps(policy)
         self._queues[url] = _Queue(name, url, attributes, self._clock())
         return {"QueueUrl": url}
 
