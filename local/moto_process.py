@@ -1,6 +1,7 @@
-"""moto's server in a process of its own, for `make bench`: the queue and the table then take none of the bridge's
-interpreter (in-process, moto held most of it); the bench runs two, SQS apart from DynamoDB and Secrets Manager
-(`AWS_ENDPOINT_URL_SQS`), as they are apart in AWS. The soak keeps moto in-process: it scales moto's SQS clock."""
+"""A local AWS server in a process of its own, so that it takes none of the bridge's interpreter: moto's
+(`LocalStack(moto_process=True)`: SQS apart from DynamoDB and Secrets Manager, `AWS_ENDPOINT_URL_SQS`, as they are
+apart in AWS) or the lean table and queue `make bench` runs on (local.aws.lean_server.LeanAws). The soak keeps
+moto in-process: it scales moto's SQS clock."""
 
 from __future__ import annotations
 

@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
-MOTO_SERVER = "local.moto_server"
-LEAN_SERVER = "local.aws.lean_server"
 STACK_NAME = "invoice-bridge-local"
 REGION = "eu-central-1"
 RECEIVER_ID = "WebhookReceiverFunction"
@@ -93,12 +91,8 @@ class LocalStack:
     bitrix_b: Bitrix24Sandbox = field(default_factory=lambda: portal_b_sandbox())
     onec: OnecSandbox = field(default_factory=OnecSandbox)
     moto_process: bool = False  # moto in a process of its own (make bench), not a thread of this one
-    # with moto_process: the queue and the table in the lean local implementation (local.aws.lean_server), each in
-    # a process of its own, instead of moto's (which keeps the secret)
-    lean_aws: bool = False
     _moto: MotoServer | MotoProcess | None = None
     _moto_sqs: MotoProcess | None = None  # with moto_process: SQS in a second process, on a core of its own
-    _lean_dynamodb: MotoProcess | None = None
     _gateway: HttpApiGateway | None = None
     _event_source: SqsEventSource | None = None
     _saved_environment: dict[str, str] = field(default_factory=dict)
@@ -114,13 +108,9 @@ class LocalStack:
         # moto keeps its state per process, not per server: start from nothing.
         requests.post(f"{self._moto.endpoint}/moto-api/reset", timeout=10).raise_for_status()
         if self.moto_process:
-            self._moto_sqs = MotoProcess(LEAN_SERVER if self.lean_aws else MOTO_SERVER)
+            self._moto_sqs = MotoProcess()
             self._moto_sqs.start()
             self._set_environment({"AWS_ENDPOINT_URL_SQS": self._moto_sqs.endpoint})
-            if self.lean_aws:
-                self._lean_dynamodb = MotoProcess(LEAN_SERVER)
-                self._lean_dynamodb.start()
-                self._set_environment({"AWS_ENDPOINT_URL_DYNAMODB": self._lean_dynamodb.endpoint})
         self._set_environment(
             {
                 "AWS_ENDPOINT_URL": self._moto.endpoint,
@@ -253,7 +243,7 @@ class LocalStack:
         return result
 
     def stop(self) -> None:
-        for part in (self._event_source, self._gateway, self._moto, self._moto_sqs, self._lean_dynamodb):
+        for part in (self._event_source, self._gateway, self._moto, self._moto_sqs):
             if part is not None:
                 part.stop()
         self.bitrix.stop()
@@ -282,21 +272,9 @@ class LocalStack:
         return sum(self.moto_cpu_by_service().values())
 
     def moto_cpu_by_service(self) -> dict[str, float]:
-        """The CPU of each process serving AWS when they run in their own (make bench): SQS, DynamoDB and the
-        secret (moto's, or the lean table's and queue's with `lean_aws`)."""
-        if self.lean_aws:
-            parts = {"lean sqs": self._moto_sqs, "lean dynamodb": self._lean_dynamodb, "moto secrets": self._moto}
-        else:
-            parts = {"sqs": self._moto_sqs, "dynamodb+secrets": self._moto}
+        """moto's CPU per process when it runs in its own (make bench): SQS, and the rest."""
+        parts = {"sqs": self._moto_sqs, "dynamodb+secrets": self._moto}
         return {name: part.cpu_seconds() for name, part in parts.items() if isinstance(part, MotoProcess)}
-
-    def lean_calls(self) -> dict[str, int]:
-        """With `lean_aws`, after stop(): the DynamoDB and SQS calls the lean processes served, per operation."""
-        calls: dict[str, int] = {}
-        for part in (self._lean_dynamodb, self._moto_sqs):
-            if part is not None and part.final_line.startswith("{"):
-                calls.update(json.loads(part.final_line))
-        return calls
 
     @property
     def gateway(self) -> HttpApiGateway:

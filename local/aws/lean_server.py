@@ -11,6 +11,7 @@ calls it served per operation as one JSON line.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +19,10 @@ from typing import Any
 
 from local.aws.lean_dynamodb import LeanDynamoDB, ServiceError
 from local.aws.lean_sqs import LeanSqs
+from local.moto_process import MotoProcess
 
+MODULE = "local.aws.lean_server"
+_VARIABLES = {"dynamodb": "AWS_ENDPOINT_URL_DYNAMODB", "sqs": "AWS_ENDPOINT_URL_SQS"}
 _PREFIXES = {"DynamoDB_20120810.": "dynamodb", "AmazonSQS.": "sqs"}
 # SQS's JSON protocol names some errors by their older query-protocol code too (botocore reports that one)
 _SQS_QUERY_CODES = {"QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue"}
@@ -93,6 +97,51 @@ class LeanServer:
 
     def calls(self) -> dict[str, int]:
         return {**self.dynamodb.calls, **self.sqs.calls}
+
+
+class LeanAws:
+    """The lean DynamoDB and the lean SQS, each `python -m local.aws.lean_server` in a process of its own (a core
+    each if need be), named by `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SQS` while it runs: botocore
+    prefers them to `AWS_ENDPOINT_URL`, so a local stack started inside sends the queue and the table here and
+    the rest (the secret) to moto. The processes the stack starts (the bench's environments) inherit them."""
+
+    def __init__(self) -> None:
+        self._processes = {service: MotoProcess(MODULE) for service in _VARIABLES}
+        self._saved: dict[str, str | None] = {}
+
+    def __enter__(self) -> LeanAws:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        for service, process in self._processes.items():
+            process.start()
+            variable = _VARIABLES[service]
+            self._saved[variable] = os.environ.get(variable)
+            os.environ[variable] = process.endpoint
+
+    def stop(self) -> None:
+        for process in self._processes.values():
+            process.stop()
+        for variable, value in self._saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
+
+    def cpu_seconds(self) -> dict[str, float]:
+        return {service: process.cpu_seconds() for service, process in self._processes.items()}
+
+    def calls(self) -> dict[str, int]:
+        """After the block: the calls each process served, per operation."""
+        calls: dict[str, int] = {}
+        for process in self._processes.values():
+            if process.final_line.startswith("{"):
+                calls.update(json.loads(process.final_line))
+        return calls
 
 
 def main() -> None:

@@ -2,9 +2,9 @@
 
 What makes it a measure of the bridge:
 - the queue and the table are the lean local SQS and DynamoDB (local.aws.lean_server, faithful to moto's
-  answers for the bridge's operations: tests/local/aws/test_lean_parity.py), each in a process of its own, and
-  the secret is moto's in a third: they take none of the bridge's interpreter, and little of the cores (moto's
-  DynamoDB spent some 45 ms of CPU per UpdateItem, more than the bridge per invoice);
+  answers for the bridge's operations: tests/local/aws/test_lean_parity.py), each in a process of its own: they
+  take none of the bridge's interpreter, and little of the cores (moto's DynamoDB spent some 45 ms of CPU per
+  UpdateItem, more than the bridge per invoice); moto keeps only the secret;
 - the processor runs as Lambda would: `MaximumConcurrency` execution environments, each a process of its own,
   with the template's batch size and batching window (local.processor_workers); the receiver as a few
   environments behind API Gateway (local.receiver_workers);
@@ -32,6 +32,7 @@ from typing import Any
 import requests
 
 from invoice_bridge.ledger import Ledger, LedgerStatus
+from local.aws.lean_server import LeanAws
 from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.lambda_runtime import ROOT
 from local.onec.sandbox import OnecSandbox
@@ -93,9 +94,9 @@ def run(deal_count: int) -> int:
     source = event_source_settings(template, PROCESSOR_ID, default_concurrency=2)
     deal_ids = [FIRST_ID + index for index in range(deal_count)]
     deals = [dataclasses.replace(template_deal, id=deal_id, title=f"Burst deal {deal_id}") for deal_id in deal_ids]
+    lean = LeanAws()  # the queue and the table; moto, in this process, keeps the secret
+    lean.start()
     stack = LocalStack(
-        moto_process=True,
-        lean_aws=True,
         bitrix=Bitrix24Sandbox(deals=(*DEALS, *deals), drain_per_second=DRAIN_PER_SECOND, burst=BURST),
         onec=OnecSandbox(latency_seconds=ONEC_LATENCY_SECONDS, max_sessions=ONEC_SESSIONS),
     )
@@ -127,7 +128,7 @@ def run(deal_count: int) -> int:
         watch.stop()
         figures = workers.stop()
         receiver_cpu = receivers.stop()
-        moto_cpu = stack.moto_cpu_by_service()
+        aws_cpu = lean.cpu_seconds()
         ledger = Ledger(stack.dynamodb, stack.resources.table_name)
         created = sum(
             1
@@ -139,7 +140,8 @@ def run(deal_count: int) -> int:
         onec_log = stack.onec.request_log
     finally:
         stack.stop()
-    aws_calls = stack.lean_calls()
+        lean.stop()
+    aws_calls = lean.calls()
 
     markers = {deal_id: f":deal:{deal_id}]" for deal_id in deal_ids}
     drawn = {deal_id: at for comment, at in watch.seen.items() for deal_id in _deal_of(comment, markers)}
@@ -199,8 +201,8 @@ def run(deal_count: int) -> int:
     print(
         f"bridge CPU:        processor {worker_cpu:.1f} s + receiver {receiver_cpu:.1f} s = {cpu_ms:.1f} ms per invoice"
     )
-    moto_text = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in moto_cpu.items())
-    print(f"stand-ins' CPU:     {moto_text} (on the same cores as the bridge)")
+    aws_text = ", ".join(f"lean {name} {seconds:.1f} s" for name, seconds in aws_cpu.items())
+    print(f"stand-ins' CPU:     {aws_text} (each a process, on the same cores as the bridge)")
     calls_text = ", ".join(f"{name} {count / invoices:.2f}" for name, count in sorted(aws_calls.items()) if count)
     print(f"AWS calls:         per invoice: {calls_text}")
     ok = drained and created == deal_count and drafts == deal_count
