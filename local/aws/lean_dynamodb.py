@@ -271,7 +271,7 @@ class LeanDynamoDB:
                 (
                     place
                     for place, item in enumerate(candidates)
-                    if all(expr._equal(item.get(name), start.get(name)) for name in key_names)
+                    if all(expr.equal(item.get(name), start.get(name)) for name in key_names)
                 ),
                 None,
             )

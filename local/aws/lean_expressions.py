@@ -164,7 +164,7 @@ def _number(value: Value) -> Decimal:
     return Decimal(value["N"])
 
 
-def _equal(left: Value | None, right: Value | None) -> bool:
+def equal(left: Value | None, right: Value | None) -> bool:
     if left is None or right is None:
         return False
     (left_kind, left_raw), (right_kind, right_raw) = next(iter(left.items())), next(iter(right.items()))
@@ -191,8 +191,8 @@ def _order(left: Value | None, right: Value | None) -> int | None:
 
 
 _COMPARE: dict[str, Callable[[Value | None, Value | None], bool]] = {
-    "=": _equal,
-    "<>": lambda a, b: not _equal(a, b),
+    "=": equal,
+    "<>": lambda a, b: not equal(a, b),
     "<": lambda a, b: (o := _order(a, b)) is not None and o < 0,
     "<=": lambda a, b: (o := _order(a, b)) is not None and o <= 0,
     ">": lambda a, b: (o := _order(a, b)) is not None and o > 0,
@@ -253,7 +253,7 @@ def _primary(reader: _Reader) -> Condition:
             reader.take()
             options.append(_operand(reader))
         reader.take(")")
-        return lambda item, context: any(_equal(left(item, context), o(item, context)) for o in options)
+        return lambda item, context: any(equal(left(item, context), o(item, context)) for o in options)
     if reader.keyword("BETWEEN"):
         low = _operand(reader)
         if not reader.keyword("AND"):
@@ -296,7 +296,7 @@ def _function(function: str, path: str, argument: Operand | None) -> Condition:
         if kind in ("SS", "NS", "BS"):
             return other_kind == kind[0] and other_raw in raw
         if kind == "L":
-            return any(_equal(entry, other) for entry in raw)
+            return any(equal(entry, other) for entry in raw)
         return False
 
     return test
