@@ -20,10 +20,11 @@ from invoice_bridge.observability import logger, metrics
 from invoice_bridge.pipeline.wiring import portal_pipelines
 from invoice_bridge.portals import forget_pins
 from invoice_bridge.setup_state import forget_logged_causes
+from local.aws.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
+from local.aws.moto_process import MotoProcess
+from local.aws.moto_server import MotoServer
+from local.aws.template_resources import LocalResources, create_resources, function_environment, load_template
 from local.bitrix24.sandbox import Bitrix24Sandbox
-from local.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
-from local.moto_process import MotoProcess
-from local.moto_server import MotoServer
 from local.onec.sandbox import OnecSandbox
 from local.seed import (
     APPLICATION_TOKEN,
@@ -40,7 +41,6 @@ from local.seed import (
     PORTAL_DOMAIN,
     PORTAL_MEMBER_ID,
 )
-from local.template_resources import LocalResources, create_resources, function_environment, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -19,7 +19,7 @@ from typing import Any
 
 from local.aws.lean_dynamodb import LeanDynamoDB, ServiceError
 from local.aws.lean_sqs import LeanSqs
-from local.moto_process import MotoProcess
+from local.aws.moto_process import MotoProcess
 
 MODULE = "local.aws.lean_server"
 _VARIABLES = {"dynamodb": "AWS_ENDPOINT_URL_DYNAMODB", "sqs": "AWS_ENDPOINT_URL_SQS"}

@@ -6,8 +6,8 @@ What makes it a measure of the bridge:
   take none of the bridge's interpreter, and little of the cores (moto's DynamoDB spent some 45 ms of CPU per
   UpdateItem, more than the bridge per invoice); moto keeps only the secret;
 - the processor runs as Lambda would: `MaximumConcurrency` execution environments, each a process of its own,
-  with the template's batch size and batching window (local.processor_workers); the receiver as a few
-  environments behind API Gateway (local.receiver_workers);
+  with the template's batch size and batching window (local.aws.processor_workers); the receiver as a few
+  environments behind API Gateway (local.aws.receiver_workers);
 - the Bitrix24 sandbox lets 2 requests a second through after a burst of 50 and answers 503
   QUERY_LIMIT_EXCEEDED beyond (reference bitrix24.md §3.1): that is the bound no bridge can pass;
 - the 1C sandbox answers each request after 80 ms and serves a few sessions at a time (503 beyond).
@@ -32,15 +32,15 @@ from typing import Any
 import requests
 
 from invoice_bridge.ledger import Ledger, LedgerStatus
+from local.aws.lambda_runtime import ROOT
 from local.aws.lean_server import LeanAws
+from local.aws.processor_workers import ProcessorWorkers, event_source_settings
+from local.aws.receiver_workers import ReceiverWorkers
+from local.aws.template_resources import load_template
 from local.bitrix24.sandbox import Bitrix24Sandbox
-from local.lambda_runtime import ROOT
 from local.onec.sandbox import OnecSandbox
-from local.processor_workers import ProcessorWorkers, event_source_settings
-from local.receiver_workers import ReceiverWorkers
 from local.seed import DEALS, PORTAL_MEMBER_ID
 from local.stack import PROCESSOR_ID, WEBHOOK_PATH, LocalStack
-from local.template_resources import load_template
 from local.webhooks import FORM_HEADERS, webhook_body
 
 FIRST_ID = 20001

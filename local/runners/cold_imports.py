@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from local.lambda_runtime import ROOT, http_api_event
+from local.aws.lambda_runtime import ROOT, http_api_event
 from local.seed import APPLICATION_TOKEN, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.webhooks import FORM_HEADERS, webhook_body
 

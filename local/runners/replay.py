@@ -13,7 +13,7 @@ import requests
 from invoice_bridge.events import EntityType, external_key
 from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.onec.document_keys import marker_of
-from local.lambda_runtime import ROOT
+from local.aws.lambda_runtime import ROOT
 from local.seed import (
     DEALS,
     ONEC_BASE,

@@ -40,13 +40,13 @@ from invoice_bridge.events import EntityType, QueueMessage, external_key
 from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
 from invoice_bridge.onec.document_keys import key_marker
 from invoice_bridge.retry import survivable_outage_seconds
+from local.aws.lambda_runtime import ROOT
+from local.aws.scaled_clock import ScaledClock, scaled_time
+from local.aws.template_resources import load_template
 from local.bitrix24.sandbox import Bitrix24Sandbox
-from local.lambda_runtime import ROOT
 from local.runners.soak_faults import FaultPlan, crashes_before_ledger_write
-from local.scaled_clock import ScaledClock, scaled_time
 from local.seed import DEALS, PORTAL_MEMBER_ID
 from local.stack import PROCESSOR_ID, RECONCILER_ID, LocalStack
-from local.template_resources import load_template
 from local.webhooks import FORM_HEADERS, webhook_body
 
 FIRST_ID = 50001

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from invoice_bridge.ledger import Ledger
+from local.aws.lambda_runtime import LambdaCrash
+from local.aws.scaled_clock import ScaledClock
 from local.bitrix24 import faults as bitrix24_faults
-from local.lambda_runtime import LambdaCrash
 from local.onec import faults as onec_faults
 from local.onec.protocol import INTERNAL_ERROR_MESSAGE
-from local.scaled_clock import ScaledClock
 
 
 @dataclass

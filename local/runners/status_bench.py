@@ -18,12 +18,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from invoice_bridge.ledger import Ledger
-from local.lambda_runtime import ROOT
+from local.aws.lambda_runtime import ROOT
+from local.aws.template_resources import load_template
 from local.onec.model import INVOICE_SET
 from local.onec.registers import CANCELLED
 from local.seed import DEALS, PORTAL_MEMBER_ID
 from local.stack import STATUS_SYNC_ID, LocalStack
-from local.template_resources import load_template
 
 FIRST_DEAL_ID = 20001
 TOTAL = Decimal("1200.00")

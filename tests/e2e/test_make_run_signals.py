@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from invoice_bridge.operator_cli import main as operator_main
-from local.lambda_runtime import ROOT
+from local.aws.lambda_runtime import ROOT
 
 STATE = ".local-stack.json"
 

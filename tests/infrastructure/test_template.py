@@ -23,7 +23,7 @@ from invoice_bridge.config import ProcessorSettings, StatusSyncSettings
 from invoice_bridge.ledger import PIN_KEY, SWEEP_INDEX
 from invoice_bridge.retry import JITTER, SQS_MAX_VISIBILITY_SECONDS, backoff_seconds, survivable_outage_seconds
 from invoice_bridge.status_sync.open_documents import OPEN_INDEX
-from local.template_resources import (
+from local.aws.template_resources import (
     LocalResources,
     TemplateError,
     create_resources,
@@ -627,7 +627,7 @@ def test_layer_requirements_use_the_same_versions_and_extras() -> None:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# local/template_resources.py against moto
+# local/aws/template_resources.py against moto
 
 
 @pytest.fixture

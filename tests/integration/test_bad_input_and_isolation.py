@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
+from local.aws.lambda_runtime import LambdaContext, http_api_event, load_handler
 from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.bitrix24.wire import RawJson
-from local.lambda_runtime import LambdaContext, http_api_event, load_handler
 from local.seed import DEALS, PORTAL_MEMBER_ID, REQUISITES, SMART_INVOICES, Deal, ProductRow, SmartInvoice
 from local.stack import LocalStack
 from local.webhooks import FORM_HEADERS, webhook_body

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from invoice_bridge import doctor
-from local.lambda_runtime import LambdaContext, load_handler
+from local.aws.lambda_runtime import LambdaContext, load_handler
 from local.seed import ONEC_USERNAME
 from local.stack import LocalStack
 from tests.integration.test_unfinished_setup import the_deploys_placeholders

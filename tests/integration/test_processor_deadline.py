@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from local.lambda_runtime import SqsEventSource, load_handler
+from local.aws.lambda_runtime import SqsEventSource, load_handler
 from local.stack import LocalStack
 from local.webhooks import FORM_HEADERS, webhook_body
 

@@ -11,13 +11,13 @@ import requests
 from invoice_bridge import clock
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
 from invoice_bridge.ledger import Ledger, LedgerStatus
+from local.aws.lambda_runtime import LambdaCrash
+from local.aws.scaled_clock import ScaledClock, scaled_time
 from local.bitrix24 import faults as bitrix24_faults
 from local.bitrix24.sandbox import Bitrix24Sandbox
-from local.lambda_runtime import LambdaCrash
 from local.onec import faults as onec_faults
 from local.onec.model import INVOICE_SET
 from local.onec.sandbox import OnecSandbox
-from local.scaled_clock import ScaledClock, scaled_time
 from local.seed import ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
 from local.stack import LocalStack
 from tests.integration.test_bridge_end_to_end import drafts_for, post, webhook

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from local.lambda_runtime import ROOT
+from local.aws.lambda_runtime import ROOT
+from local.aws.template_resources import load_template
 from local.runners.status_bench import prepare
 from local.stack import STATUS_SYNC_ID, LocalStack
-from local.template_resources import load_template
 
 
 def test_500_open_documents_sweep_within_the_cost_bounds_and_the_timeout(stack: LocalStack) -> None:

@@ -17,10 +17,10 @@ import boto3
 import pytest
 
 from invoice_bridge.setup_state import SETUP_UNFINISHED_BODY
-from local.lambda_runtime import ROOT
+from local.aws.lambda_runtime import ROOT
+from local.aws.template_resources import load_template
 from local.seed import DEALS
 from local.stack import LocalStack, forget_warm_state
-from local.template_resources import load_template
 from tests.integration.log_capture import bridge_log
 from tests.integration.test_bridge_end_to_end import drafts_for, drain, post, webhook
 

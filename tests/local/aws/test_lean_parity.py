@@ -24,10 +24,10 @@ from invoice_bridge.breaker import BreakerSettings, BreakerStore
 from invoice_bridge.ledger import Ledger, LedgerStatus
 from invoice_bridge.status_sync.open_documents import OpenDocuments
 from invoice_bridge.status_sync.state import Told
+from local.aws.lambda_runtime import ROOT
 from local.aws.lean_server import LeanServer
-from local.lambda_runtime import ROOT
-from local.moto_server import MotoServer
-from local.template_resources import LocalResources, create_resources, load_template
+from local.aws.moto_server import MotoServer
+from local.aws.template_resources import LocalResources, create_resources, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

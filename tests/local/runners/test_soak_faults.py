@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from invoice_bridge.ledger import Ledger
-from local.lambda_runtime import LambdaCrash
+from local.aws.lambda_runtime import LambdaCrash
+from local.aws.scaled_clock import ScaledClock
 from local.runners.soak_faults import FaultPlan, crashes_before_ledger_write
-from local.scaled_clock import ScaledClock
 
 
 class ManualTime:

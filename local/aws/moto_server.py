@@ -73,7 +73,7 @@ def _lighter_sqs() -> None:
 
 
 def main() -> None:
-    """`python -m local.moto_server`: serves on 127.0.0.1, prints the endpoint, stops when stdin closes."""
+    """`python -m local.aws.moto_server`: serves on 127.0.0.1, prints the endpoint, stops when stdin closes."""
     import logging
     import sys
 

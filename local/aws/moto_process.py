@@ -12,11 +12,11 @@ from pathlib import Path
 
 
 class MotoProcess:
-    """`local.moto_server` run as `python -m local.moto_server` (or another such server, `module`: the lean table
+    """`local.aws.moto_server` run as `python -m local.aws.moto_server` (or another such server, `module`: the lean table
     and queue, local.aws.lean_server); it prints its endpoint and serves until its standard input closes. What
     it prints then (the lean server: its calls per operation, one JSON line) is `final_line`."""
 
-    def __init__(self, module: str = "local.moto_server") -> None:
+    def __init__(self, module: str = "local.aws.moto_server") -> None:
         self._module = module
         self._process: subprocess.Popen[str] | None = None
         self._endpoint = ""

@@ -2,7 +2,7 @@
 execution environments, each a process of its own (its own warm state, its own interpreter) polling the queue
 with the template's batch size and batching window.
 
-`python -m local.processor_workers QUEUE_URL BATCH_SIZE WINDOW_SECONDS TIMEOUT_SECONDS` is one environment: it
+`python -m local.aws.processor_workers QUEUE_URL BATCH_SIZE WINDOW_SECONDS TIMEOUT_SECONDS` is one environment: it
 polls until its standard input closes, then prints its figures as one JSON line.
 """
 
@@ -62,7 +62,7 @@ class ProcessorWorkers:
         for _ in range(self._settings.maximum_concurrency):
             self._processes.append(
                 subprocess.Popen(  # noqa: S603 - our own module, no shell
-                    [sys.executable, "-m", "local.processor_workers", *arguments],
+                    [sys.executable, "-m", "local.aws.processor_workers", *arguments],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     text=True,
@@ -89,7 +89,7 @@ class ProcessorWorkers:
 
 
 def main(argv: list[str]) -> None:
-    from local.lambda_runtime import SqsEventSource, load_handler
+    from local.aws.lambda_runtime import SqsEventSource, load_handler
 
     logging.getLogger("botocore").setLevel(logging.WARNING)
     queue_url, batch_size, window, timeout = argv

@@ -51,7 +51,7 @@ def scaled_time(scaled: ScaledClock) -> Iterator[ScaledClock]:
 
     moto's SQS imports `unix_time` and `unix_time_millis` from `moto.core.utils` into `moto.sqs.models`, where
     every visibility timeout, delay, first-receive stamp and retention check reads them; moto runs in this
-    process (local.moto_server), so replacing those two names moves SQS onto the scaled clock and leaves the
+    process (local.aws.moto_server), so replacing those two names moves SQS onto the scaled clock and leaves the
     rest of moto alone."""
     original_time: Callable[[datetime | None], float] = vars(moto_sqs)["unix_time"]
 

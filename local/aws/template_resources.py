@@ -209,7 +209,7 @@ def _check_known(logical_id: str, properties: Mapping[str, Any], known: frozense
     if unknown:
         raise TemplateError(
             f"{logical_id}: the local stack does not reproduce properties {unknown}; "
-            "teach local/template_resources.py about them"
+            "teach local/aws/template_resources.py about them"
         )
 
 

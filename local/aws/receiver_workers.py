@@ -2,7 +2,7 @@
 process of its own behind its own local HTTP endpoint (one environment serves one request at a time, as in
 Lambda; API Gateway spreads a burst over as many as it needs).
 
-`python -m local.receiver_workers` is one environment: it prints its URL, serves until its standard input
+`python -m local.aws.receiver_workers` is one environment: it prints its URL, serves until its standard input
 closes, then prints the CPU its invocations took as one JSON line.
 """
 
@@ -26,7 +26,7 @@ class ReceiverWorkers:
         for _ in range(self._count):
             self._processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "local.receiver_workers"],
+                    [sys.executable, "-m", "local.aws.receiver_workers"],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     text=True,
@@ -55,7 +55,7 @@ class ReceiverWorkers:
 
 
 def main() -> None:
-    from local.lambda_runtime import HttpApiGateway, load_handler
+    from local.aws.lambda_runtime import HttpApiGateway, load_handler
 
     gateway = HttpApiGateway(load_handler("webhook_receiver"))
     gateway.start()
