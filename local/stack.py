@@ -20,8 +20,9 @@ from invoice_bridge.observability import logger, metrics
 from invoice_bridge.pipeline.wiring import portal_pipelines
 from invoice_bridge.portals import forget_pins
 from invoice_bridge.setup_state import forget_logged_causes
+from local.aws.child_process import ChildProcess
 from local.aws.lambda_runtime import ROOT, HttpApiGateway, LambdaContext, SqsEventSource, load_handler
-from local.aws.moto_process import MotoProcess
+from local.aws.moto_server import MODULE as MOTO_SERVER
 from local.aws.moto_server import MotoServer
 from local.aws.template_resources import LocalResources, create_resources, function_environment, load_template
 from local.bitrix24.sandbox import Bitrix24Sandbox
@@ -91,8 +92,8 @@ class LocalStack:
     bitrix_b: Bitrix24Sandbox = field(default_factory=lambda: portal_b_sandbox())
     onec: OnecSandbox = field(default_factory=OnecSandbox)
     moto_process: bool = False  # moto in a process of its own (make bench), not a thread of this one
-    _moto: MotoServer | MotoProcess | None = None
-    _moto_sqs: MotoProcess | None = None  # with moto_process: SQS in a second process, on a core of its own
+    _moto: MotoServer | ChildProcess | None = None
+    _moto_sqs: ChildProcess | None = None  # with moto_process: SQS in a second process, on a core of its own
     _gateway: HttpApiGateway | None = None
     _event_source: SqsEventSource | None = None
     _saved_environment: dict[str, str] = field(default_factory=dict)
@@ -103,12 +104,12 @@ class LocalStack:
         self.bitrix.start()
         self.bitrix_b.start()
         self.onec.start()
-        self._moto = MotoProcess() if self.moto_process else MotoServer()
+        self._moto = ChildProcess(MOTO_SERVER) if self.moto_process else MotoServer()
         self._moto.start()
         # moto keeps its state per process, not per server: start from nothing.
         requests.post(f"{self._moto.endpoint}/moto-api/reset", timeout=10).raise_for_status()
         if self.moto_process:
-            self._moto_sqs = MotoProcess()
+            self._moto_sqs = ChildProcess(MOTO_SERVER)
             self._moto_sqs.start()
             self._set_environment({"AWS_ENDPOINT_URL_SQS": self._moto_sqs.endpoint})
         self._set_environment(
@@ -274,7 +275,7 @@ class LocalStack:
     def moto_cpu_by_service(self) -> dict[str, float]:
         """moto's CPU per process when it runs in its own (make bench): SQS, and the rest."""
         parts = {"sqs": self._moto_sqs, "dynamodb+secrets": self._moto}
-        return {name: part.cpu_seconds() for name, part in parts.items() if isinstance(part, MotoProcess)}
+        return {name: part.cpu_seconds() for name, part in parts.items() if isinstance(part, ChildProcess)}
 
     @property
     def gateway(self) -> HttpApiGateway:

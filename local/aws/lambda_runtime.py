@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from invoice_bridge.observability import metrics
+from local.serving import InBackground
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -126,20 +127,17 @@ class HttpApiGateway:
         # One execution environment: Lambda never runs two invocations in one process at once.
         self._invocation = threading.Lock()
         self.cpu_seconds = 0.0  # the receiver's CPU time over all invocations (make bench)
-        self._server = ThreadingHTTPServer((host, port), _RequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._served = InBackground(ThreadingHTTPServer((host, port), _RequestHandler), name="local-http-api")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._served.url
 
     def start(self) -> None:
-        self._thread.start()
+        self._served.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._served.stop()
 
     def _forward(self, request: BaseHTTPRequestHandler, method: str) -> None:
         length = int(request.headers.get("Content-Length") or 0)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from local.aws.child_process import ChildProcess
 from local.aws.lean_dynamodb import LeanDynamoDB, ServiceError
 from local.aws.lean_sqs import LeanSqs
-from local.aws.moto_process import MotoProcess
+from local.serving import InBackground
 
 MODULE = "local.aws.lean_server"
 _VARIABLES = {"dynamodb": "AWS_ENDPOINT_URL_DYNAMODB", "sqs": "AWS_ENDPOINT_URL_SQS"}
@@ -56,22 +56,20 @@ class LeanServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer((host, 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        http = ThreadingHTTPServer((host, 0), _Handler)
+        http.daemon_threads = True
+        self._served = InBackground(http, name="lean-aws")
         self.sqs.base_url = self.endpoint
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._served.url
 
     def start(self) -> None:
-        self._thread.start()
+        self._served.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._served.stop()
 
     def answer(self, target: str, body: bytes) -> tuple[int, bytes, dict[str, str]]:
         prefix = next((p for p in _PREFIXES if target.startswith(p)), None)
@@ -106,7 +104,7 @@ class LeanAws:
     the rest (the secret) to moto. The processes the stack starts (the bench's environments) inherit them."""
 
     def __init__(self) -> None:
-        self._processes = {service: MotoProcess(MODULE) for service in _VARIABLES}
+        self._processes = {service: ChildProcess(MODULE) for service in _VARIABLES}
         self._saved: dict[str, str | None] = {}
 
     def __enter__(self) -> LeanAws:

@@ -11,6 +11,9 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from local.serving import InBackground
+
+MODULE = "local.aws.moto_server"  # `python -m` it: moto in a process of its own (local.aws.child_process)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -29,19 +32,18 @@ def _serialise_dynamodb(app: WsgiApp) -> WsgiApp:
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(host, 0, _serialise_dynamodb(app), threaded=True, request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        server = make_server(host, 0, _serialise_dynamodb(app), threaded=True, request_handler=MotoRequestHandler)
+        self._served = InBackground(server, name="moto")
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self._server.host}:{self._server.port}"
+        return self._served.url
 
     def start(self) -> None:
-        self._thread.start()
+        self._served.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._served.stop()
 
 
 def _lighter_sqs() -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+
+from local.aws.child_process import ChildProcess
 
 
 @dataclass(frozen=True)
@@ -50,40 +51,28 @@ class ProcessorWorkers:
     def __init__(self, queue_url: str, settings: EventSourceSettings) -> None:
         self._queue_url = queue_url
         self._settings = settings
-        self._processes: list[subprocess.Popen[str]] = []
+        self._processes: list[ChildProcess] = []
 
     def start(self) -> None:
-        arguments = [
+        arguments = (
             self._queue_url,
             str(self._settings.batch_size),
             str(self._settings.batching_window_seconds),
             str(self._settings.function_timeout_seconds),
-        ]
+        )
         for _ in range(self._settings.maximum_concurrency):
-            self._processes.append(
-                subprocess.Popen(  # noqa: S603 - our own module, no shell
-                    [sys.executable, "-m", "local.aws.processor_workers", *arguments],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-            )
-        for process in self._processes:  # each says when it polls
-            assert process.stdout is not None  # noqa: S101
-            if process.stdout.readline().strip() != "polling":
-                raise RuntimeError("a processor environment did not start")
+            process = ChildProcess("local.aws.processor_workers", *arguments, ready="polling")  # it says when it polls
+            process.start()
+            self._processes.append(process)
 
     def stop(self) -> list[dict[str, float]]:
-        """Stops every environment; their figures (invocations, cpu_seconds, longest_invocation_seconds)."""
-        figures = []
+        """Stops every environment (each finishes the batch in hand); their figures (invocations, cpu_seconds,
+        longest_invocation_seconds)."""
         for process in self._processes:
-            if process.stdin is not None:
-                process.stdin.close()
+            process.close_input()
         for process in self._processes:
-            assert process.stdout is not None  # noqa: S101
-            lines = process.stdout.read().strip().splitlines()
-            process.wait(timeout=180)
-            figures.append(json.loads(lines[-1]) if lines else {})
+            process.stop(timeout=180)
+        figures = [json.loads(process.final_line) if process.final_line else {} for process in self._processes]
         self._processes = []
         return figures
 

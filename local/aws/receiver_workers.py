@@ -9,9 +9,10 @@ closes, then prints the CPU its invocations took as one JSON line.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
+
+from local.aws.child_process import ChildProcess
 
 
 class ReceiverWorkers:
@@ -19,37 +20,23 @@ class ReceiverWorkers:
 
     def __init__(self, count: int) -> None:
         self._count = count
-        self._processes: list[subprocess.Popen[str]] = []
+        self._processes: list[ChildProcess] = []
         self.urls: list[str] = []
 
     def start(self) -> None:
         for _ in range(self._count):
-            self._processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "local.aws.receiver_workers"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-            )
-        for process in self._processes:
-            assert process.stdout is not None  # noqa: S101
-            url = process.stdout.readline().strip()
-            if not url.startswith("http://127.0.0.1:"):
-                raise RuntimeError("a receiver environment did not start")
-            self.urls.append(url)
+            process = ChildProcess("local.aws.receiver_workers")
+            process.start()
+            self._processes.append(process)
+            self.urls.append(process.endpoint)
 
     def stop(self) -> float:
         """Stops every environment; the CPU seconds their invocations took, together."""
-        cpu = 0.0
         for process in self._processes:
-            if process.stdin is not None:
-                process.stdin.close()
+            process.close_input()
         for process in self._processes:
-            assert process.stdout is not None  # noqa: S101
-            lines = process.stdout.read().strip().splitlines()
-            process.wait(timeout=60)
-            cpu += float(json.loads(lines[-1])["cpu_seconds"]) if lines else 0.0
+            process.stop(timeout=60)
+        cpu = sum(float(json.loads(p.final_line)["cpu_seconds"]) for p in self._processes if p.final_line)
         self._processes = []
         return cpu
 

@@ -5,10 +5,11 @@ to one object's ``handle`` (a :class:`~local.bitrix24.sandbox.Bitrix24Sandbox`, 
 
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Protocol, Self
+
+from local.serving import InBackground
 
 
 class Answers(Protocol):
@@ -55,34 +56,27 @@ class Served:
         self._port = port
         self._thread_name = thread_name
         self._title = title  # what the "not started" error names
-        self._server: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._served: InBackground | None = None
 
     def start(self) -> None:
-        if self._server is not None:
+        if self._served is not None:
             return
         server = _HTTPServer((self._host, self._port), _RequestHandler)
         server.app = self._app
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=self._thread_name, daemon=True)
-        self._thread.start()
+        self._served = InBackground(server, name=self._thread_name, poll_interval=0.05)
+        self._served.start()
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server, self._thread = None, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        served, self._served = self._served, None
+        if served is not None:
+            served.stop()
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``."""
-        if self._server is None:
+        if self._served is None:
             raise RuntimeError(f"{self._title} is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._served.url
 
 
 class ServedOverHTTP:

@@ -16,7 +16,6 @@ import copy
 import dataclasses
 import json
 import re
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -69,6 +68,7 @@ from local.onec.releases import OnecFlavour
 from local.onec.store import Store, data_version
 from local.onec.writes import CREATABLE, create, update
 from local.seed import ONEC_BASE, ONEC_PASSWORD, ONEC_USERNAME, OnecBase
+from local.serving import InBackground
 
 
 @dataclass(frozen=True)
@@ -121,31 +121,23 @@ class OnecSandbox:
         self._store = Store(types, sets, flavour.enums(), self.accounting)
         self._faults = Faults()
         self._latency = latency_seconds
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served: InBackground | None = None
         self.request_log: list[RequestLogEntry] = []
         self.accountant = Accountant(self)  # plays the accountant: posts, records receipts, unposts
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
     def start(self) -> OnecSandbox:
-        if self._server is not None:
+        if self._served is not None:
             raise RuntimeError("the 1C sandbox is already running")
-        self._server = Server(self._address, self._dispatch)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="onec-sandbox", daemon=True
-        )
-        self._thread.start()
+        self._served = InBackground(Server(self._address, self._dispatch), name="onec-sandbox", poll_interval=0.05)
+        self._served.start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        served, self._served = self._served, None
+        if served is not None:
+            served.stop()
 
     def __enter__(self) -> OnecSandbox:
         return self.start()
@@ -157,10 +149,9 @@ class OnecSandbox:
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._served is None:
             raise RuntimeError("the 1C sandbox is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{ROOT_PATH}"
+        return f"{self._served.url}{ROOT_PATH}"
 
     @property
     def flavour(self) -> OnecFlavour:
