@@ -1,7 +1,5 @@
-"""The DynamoDB ledger: one item per deal, every change a conditional write, so two workers never both create.
-
-States: IN_PROGRESS (leased) → CREATED | CHANGED_AFTER_POSTING | REJECTED | RETRYING, and CREATED → WITHDRAWN.
-A deal with a document is claimed again only for different content, to update its draft.
+"""The deal items of the ledger: one per deal, every change a conditional write, so two workers never both
+create (the states are in records.py). Beside each deal, the pre-flight's note of what it last told the deal.
 
 Items IN_PROGRESS or RETRYING carry `sweep` and `sweep_at` (when the ledger sweep should look at them): they
 form the sparse index SWEEP_INDEX, so the sweep queries the few unfinished deals instead of scanning the table.
@@ -11,87 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
-
 from invoice_bridge import clock
+from invoice_bridge.ledger.records import LedgerRecord, LedgerStatus, record_of
+from invoice_bridge.ledger.table import read_item, read_items, write_if
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-
-class LedgerStatus(StrEnum):
-    IN_PROGRESS = "IN_PROGRESS"
-    CREATED = "CREATED"
-    REJECTED = "REJECTED"
-    RETRYING = "RETRYING"
-    CHANGED_AFTER_POSTING = "CHANGED_AFTER_POSTING"  # the deal changed after the accountant posted the document
-    WITHDRAWN = "WITHDRAWN"  # the deal left the trigger stage after its document was made
-
-
-PIN_KEY = "portal-pin"  # the first release's single portal, pinned by its first accepted event
 SWEEP_INDEX = "sweep-due"  # sparse GSI: hash `sweep` (always SWEEP_PENDING), range `sweep_at`
 SWEEP_PENDING = "pending"
-CHECKPOINT_PREFIX = "reconciler#"
 PREFLIGHT_PREFIX = "preflight#"  # what the pre-flight last told a deal, beside the deal's own item
-
-# The deal has a document in 1C in these states.
-DOCUMENT_STATES = frozenset({LedgerStatus.CREATED, LedgerStatus.CHANGED_AFTER_POSTING})
-
-
-@dataclass(frozen=True)
-class PortalPin:
-    member_id: str
-    domain: str
-    pinned_at: int  # unix seconds
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    since: datetime  # the newest change the reconciler has seen on the portal
-    swept_at: int  # unix seconds of the sweep that saved it
-
-
-class LedgerRecord(BaseModel):
-    # built on first use: the receiver imports this module for the portal pin and never reads a record
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    pk: str
-    status: LedgerStatus
-    content_hash: str = ""
-    lease_owner: str = ""
-    lease_delivery: str = ""  # the SQS message whose attempt holds the lease
-    lease_expires_at: int = 0
-    attempts: int = 0
-    onec_ref_key: str = ""
-    onec_number: str = ""
-    total: str = ""
-    vat_total: str = ""
-    reasons: tuple[str, ...] = ()
-    last_error: str = ""
-    updated_at: int = 0
-    sweep_at: int = 0
-    setup_notice_at: int = 0  # when the manager was told that 1C's set-up holds the deal (once per deal)
-    created_at: int = 0  # the first claim
-    attempt_started_at: int = 0  # the latest claim
-    unknown_since: int = 0  # an attempt that began then may have written to 1C without the ledger knowing
-
-    def outcome_unknown_since(self) -> int | None:
-        """When the attempt began whose 1C write may have happened unrecorded; None when nothing was written
-        that the ledger does not know. A record left IN_PROGRESS (its lease expired: the attempt crashed or was
-        killed) counts, as does one released or rejected after its create failed (`unknown_since`)."""
-        if self.unknown_since:
-            return self.unknown_since
-        if self.status is LedgerStatus.IN_PROGRESS:
-            return self.attempt_started_at or self.created_at or self.updated_at
-        if self.status is LedgerStatus.RETRYING and not self.attempt_started_at:
-            return self.created_at or self.updated_at  # released by a release that did not record the outcome
-        return None
 
 
 @dataclass(frozen=True)
@@ -105,8 +35,8 @@ class Ledger:
         self._table = table_name
 
     def get(self, key: str) -> LedgerRecord | None:
-        item = self._client.get_item(TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
-        return None if item is None else _record(item)
+        item = read_item(self._client, self._table, key)
+        return None if item is None else record_of(item)
 
     def claim(
         self,
@@ -149,7 +79,7 @@ class Ledger:
         )
         if old is None:
             return None
-        return Claim(taken_over=_record(old) if old else None)
+        return Claim(taken_over=record_of(old) if old else None)
 
     def mark_outcome_unknown(self, key: str, *, owner: str, since: int) -> bool:
         """The attempt holding the lease may have written to 1C unrecorded (its create failed, or it took over
@@ -272,7 +202,7 @@ class Ledger:
             ExpressionAttributeValues={":pending": {"S": SWEEP_PENDING}, ":now": {"N": str(int(now))}},
             Limit=limit,
         )
-        return [_record(item) for item in answer.get("Items", [])]
+        return [record_of(item) for item in answer.get("Items", [])]
 
     def postpone_sweep(self, record: LedgerRecord, *, until: float) -> bool:
         """Moves the item's sweep time on, unless it changed since it was read (then it is not stuck)."""
@@ -288,112 +218,21 @@ class Ledger:
         )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, LedgerRecord]:
-        wanted = list(dict.fromkeys(keys))
-        found: dict[str, LedgerRecord] = {}
-        for start in range(0, len(wanted), 100):  # BatchGetItem's limit
-            request: dict[str, Any] = {
-                self._table: {
-                    "Keys": [{"pk": {"S": key}} for key in wanted[start : start + 100]],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                answer = self._client.batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(self._table, []):
-                    record = _record(item)
-                    found[record.pk] = record
-                request = dict(answer.get("UnprocessedKeys") or {})
-        return found
-
-    # Items beside the deals: the pin of the first release's single portal, the reconciler's checkpoint per portal.
-
-    @property
-    def table_name(self) -> str:
-        return self._table
-
-    def portal_pin(self) -> PortalPin | None:
-        item = self._client.get_item(TableName=self._table, Key={"pk": {"S": PIN_KEY}}, ConsistentRead=True).get("Item")
-        if not item:
-            return None
-        return PortalPin(item["member_id"]["S"], item["domain"]["S"], int(item["pinned_at"]["N"]))
-
-    def pin_portal(self, member_id: str, domain: str) -> tuple[PortalPin, bool]:
-        """Writes the pin unless one exists (a conditional write): the pin in force, and whether this call wrote it."""
-        now = int(clock.now())
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": PIN_KEY}},
-                UpdateExpression="SET member_id = :member_id, #domain = :domain, pinned_at = :now",
-                ConditionExpression="attribute_not_exists(pk)",
-                ExpressionAttributeNames={"#domain": "domain"},
-                ExpressionAttributeValues={
-                    ":member_id": {"S": member_id},
-                    ":domain": {"S": domain},
-                    ":now": {"N": str(now)},
-                },
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            pin = self.portal_pin()
-            if pin is None:  # deleted in between by a person: let the caller fail and retry
-                raise
-            return pin, False
-        return PortalPin(member_id, domain, now), True
-
-    def checkpoints(self, member_ids: Iterable[str]) -> dict[str, Checkpoint]:
-        """The reconciler's checkpoint of each portal that has one, in BatchGetItem calls of 100."""
-        wanted = [f"{CHECKPOINT_PREFIX}{member_id}" for member_id in dict.fromkeys(member_ids)]
-        found: dict[str, Checkpoint] = {}
-        for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {
-                self._table: {
-                    "Keys": [{"pk": {"S": key}} for key in wanted[start : start + 100]],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": "pk, since, updated_at",
-                }
-            }
-            while request:
-                answer = self._client.batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(self._table, []):
-                    if "since" in item:
-                        found[item["pk"]["S"].removeprefix(CHECKPOINT_PREFIX)] = Checkpoint(
-                            datetime.fromisoformat(item["since"]["S"]), int(item.get("updated_at", {}).get("N", "0"))
-                        )
-                request = dict(answer.get("UnprocessedKeys") or {})
-        return found
-
-    def checkpoint(self, member_id: str) -> datetime | None:
-        item = self._client.get_item(
-            TableName=self._table, Key={"pk": {"S": f"{CHECKPOINT_PREFIX}{member_id}"}}, ConsistentRead=True
-        ).get("Item")
-        return datetime.fromisoformat(item["since"]["S"]) if item and "since" in item else None
-
-    def save_checkpoint(self, member_id: str, since: datetime) -> None:
-        self._client.update_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"{CHECKPOINT_PREFIX}{member_id}"}},
-            UpdateExpression="SET since = :since, updated_at = :now",
-            ExpressionAttributeValues={":since": {"S": since.isoformat()}, ":now": {"N": str(int(clock.now()))}},
-        )
+        records = (record_of(item) for item in read_items(self._client, self._table, list(dict.fromkeys(keys))))
+        return {record.pk: record for record in records}
 
     def note_preflight(self, key: str, told: str) -> bool:
         """True when the pre-flight has not told the deal `told` (a hash of the comment) the last time: one
         comment per content, however often the deal is saved in a pre-flight stage. Never touches the deal's item."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"{PREFLIGHT_PREFIX}{key}"}},
-                UpdateExpression="SET told = :told, updated_at = :now",
-                ConditionExpression="attribute_not_exists(told) OR told <> :told",
-                ExpressionAttributeValues={":told": {"S": told}, ":now": {"N": str(int(clock.now()))}},
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        written = write_if(
+            self._client,
+            self._table,
+            f"{PREFLIGHT_PREFIX}{key}",
+            update="SET told = :told, updated_at = :now",
+            condition="attribute_not_exists(told) OR told <> :told",
+            values={":told": {"S": told}, ":now": {"N": str(int(clock.now()))}},
+        )
+        return written is not None
 
     def _conditional_update(
         self,
@@ -414,30 +253,13 @@ class Ledger:
         extra_names: dict[str, str] | None = None,
     ) -> dict[str, Any] | None:
         """The item's attributes before the write ({} when it did not exist); None when the condition failed."""
-        try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": key}},
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#s": "status", **(extra_names or {})},
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return None
-            raise
-        return dict(answer.get("Attributes") or {})
-
-
-def _record(item: dict[str, Any]) -> LedgerRecord:
-    plain: dict[str, Any] = {}
-    for name, value in item.items():
-        if "S" in value:
-            plain[name] = value["S"]
-        elif "N" in value:
-            plain[name] = int(value["N"])
-        elif "L" in value:
-            plain[name] = tuple(entry.get("S", "") for entry in value["L"])
-    return LedgerRecord.model_validate(plain)
+        return write_if(
+            self._client,
+            self._table,
+            key,
+            update=update,
+            condition=condition,
+            values=values,
+            names={"#s": "status", **(extra_names or {})},
+            old=True,
+        )
