@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from invoice_bridge import clock
 from invoice_bridge.ledger.records import LedgerRecord, LedgerStatus, record_of
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 SWEEP_INDEX = "sweep-due"  # sparse GSI: hash `sweep` (always SWEEP_PENDING), range `sweep_at`
 SWEEP_PENDING = "pending"
 PREFLIGHT_PREFIX = "preflight#"  # what the pre-flight last told a deal, beside the deal's own item
+STATUS_NAME = {"#s": "status"}  # `status` is a reserved word in DynamoDB's expressions
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,18 @@ class Ledger:
         worker holds a live lease, or the deal's document already has this content. The sweep looks at the deal
         once the lease has expired."""
         now = int(clock.now())
-        old = self._conditional_write(
+        old = write_if(
+            self._client,
+            self._table,
             key,
-            "SET #s = :in_progress, lease_owner = :owner, lease_delivery = :delivery, lease_expires_at = :expires, "
-            "content_hash = :hash, attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, "
-            "created_at = if_not_exists(created_at, :now), sweep = :pending, sweep_at = :expires, "
+            update="SET #s = :in_progress, lease_owner = :owner, lease_delivery = :delivery, "
+            "lease_expires_at = :expires, content_hash = :hash, attempts = if_not_exists(attempts, :zero) + :one, "
+            "updated_at = :now, created_at = if_not_exists(created_at, :now), sweep = :pending, sweep_at = :expires, "
             "attempt_started_at = :now",
-            "attribute_not_exists(pk) OR #s IN (:retrying, :rejected) "
+            condition="attribute_not_exists(pk) OR #s IN (:retrying, :rejected) "
             "OR (#s IN (:created, :changed, :withdrawn) AND content_hash <> :hash) "
             "OR (#s = :in_progress AND lease_expires_at < :now)",
-            {
+            values={
                 ":in_progress": {"S": LedgerStatus.IN_PROGRESS},
                 ":retrying": {"S": LedgerStatus.RETRYING},
                 ":rejected": {"S": LedgerStatus.REJECTED},
@@ -76,6 +79,8 @@ class Ledger:
                 ":now": {"N": str(now)},
                 ":pending": {"S": SWEEP_PENDING},
             },
+            names=STATUS_NAME,
+            old=True,
         )
         if old is None:
             return None
@@ -242,24 +247,8 @@ class Ledger:
         values: dict[str, AttributeValueTypeDef],
         extra_names: dict[str, str] | None = None,
     ) -> bool:
-        return self._conditional_write(key, update, condition, values, extra_names) is not None
-
-    def _conditional_write(
-        self,
-        key: str,
-        update: str,
-        condition: str,
-        values: dict[str, AttributeValueTypeDef],
-        extra_names: dict[str, str] | None = None,
-    ) -> dict[str, Any] | None:
-        """The item's attributes before the write ({} when it did not exist); None when the condition failed."""
-        return write_if(
-            self._client,
-            self._table,
-            key,
-            update=update,
-            condition=condition,
-            values=values,
-            names={"#s": "status", **(extra_names or {})},
-            old=True,
+        names = {**STATUS_NAME, **(extra_names or {})}
+        old = write_if(
+            self._client, self._table, key, update=update, condition=condition, values=values, names=names, old=True
         )
+        return old is not None
