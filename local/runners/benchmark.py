@@ -31,7 +31,8 @@ from typing import Any
 
 import requests
 
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerStatus
 from local.aws.lambda_runtime import ROOT
 from local.aws.lean_server import LeanAws
 from local.aws.processor_workers import ProcessorWorkers, event_source_settings

@@ -11,7 +11,8 @@ from pathlib import Path
 import requests
 
 from invoice_bridge.events import EntityType, external_key
-from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerRecord, LedgerStatus
 from invoice_bridge.onec.document_keys import marker_of
 from local.aws.lambda_runtime import ROOT
 from local.seed import (

@@ -37,7 +37,8 @@ import requests
 
 from invoice_bridge.config import ProcessorSettings, processor_settings
 from invoice_bridge.events import EntityType, QueueMessage, external_key
-from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerRecord, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import DOCUMENT_STATES, LedgerRecord, LedgerStatus
 from invoice_bridge.onec.document_keys import key_marker
 from invoice_bridge.retry import survivable_outage_seconds
 from local.aws.lambda_runtime import ROOT

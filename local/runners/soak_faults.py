@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.deals import Ledger
 from local.aws.lambda_runtime import LambdaCrash
 from local.aws.scaled_clock import ScaledClock
 from local.bitrix24 import faults as bitrix24_faults

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.deals import Ledger
 from local.aws.lambda_runtime import ROOT
 from local.aws.template_resources import load_template
 from local.onec.model import INVOICE_SET

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from invoice_bridge.aws import dynamodb_client
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
 from invoice_bridge.config import ProcessorSettings
-from invoice_bridge.ledger import Ledger, PortalPin
+from invoice_bridge.ledger.portal_pin import PortalPin, PortalPinStore
 from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError, ReferenceNotFound
 from invoice_bridge.onec.client import ODataClient, ODataError
 from invoice_bridge.onec.documents import PROFILES, BuyerInvoiceProfile
@@ -226,7 +226,7 @@ def diagnose(settings_factory: Callable[[], ProcessorSettings] = ProcessorSettin
     pin = None
     if secret.single_portal:
         try:
-            pin = Ledger(dynamodb_client(), settings.ledger_table_name).portal_pin()
+            pin = PortalPinStore(dynamodb_client(), settings.ledger_table_name).portal_pin()
         except ClientError as exc:
             findings.append(Finding(False, f"ledger table {settings.ledger_table_name} could not be read: {exc}"))
     findings.extend(run_checks(settings, secret, pin))

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 from invoice_bridge import clock
 from invoice_bridge.events import EntityType, QueueMessage
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerStatus
 from invoice_bridge.observability import logger, metrics
 
 SWEEP_EVENT = "LEDGER_SWEEP"

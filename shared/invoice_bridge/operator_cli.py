@@ -23,7 +23,8 @@ import boto3
 
 from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.events import EntityType, QueueMessage, external_key
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.portal_pin import PortalPin, PortalPinStore
 from invoice_bridge.onec.client import ODataClient, ODataError
 from invoice_bridge.onec.document_keys import read_by_ref
 from invoice_bridge.onec.documents import PROFILES
@@ -131,11 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         moved = redrive(target.client("sqs"), target.dead_letter_queue_url, target.queue_url)
         print(f"moved {moved} message{'s' if moved != 1 else ''} from the dead-letter queue back to the queue")
         return 0
-    ledger = Ledger(target.client("dynamodb"), target.table_name)
+    dynamodb = target.client("dynamodb")
     secret = _secret(target)
-    portals = {
-        p.member_id: p for p in configured_portals(secret, ledger.portal_pin() if secret.single_portal else None)
-    }
+    pin = PortalPinStore(dynamodb, target.table_name).portal_pin() if secret.single_portal else None
+    portals = {p.member_id: p for p in configured_portals(secret, pin)}
     member_id = args.member_id or (next(iter(portals)) if len(portals) == 1 else None)
     if member_id is None or member_id not in portals:
         known = ", ".join(p for p in portals if p) or "none yet: the single portal is pinned by its first event"
@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "status":
         entity = (EntityType.INVOICE, args.invoice) if args.invoice else (EntityType.DEAL, args.deal)
-        print(status(ledger, portal, target, *entity))
+        print(status(Ledger(dynamodb, target.table_name), pin, portal, target, *entity))
         return 0
     queue = InvoiceQueue(target.client("sqs"), target.queue_url)
     if args.since:
@@ -180,11 +180,12 @@ def _secret(target: Target) -> BridgeSecret:
     return parse_secret(json.loads(raw), target.secret_id)
 
 
-def status(ledger: Ledger, portal: Portal, target: Target, kind: EntityType, entity_id: int) -> str:
+def status(
+    ledger: Ledger, pin: PortalPin | None, portal: Portal, target: Target, kind: EntityType, entity_id: int
+) -> str:
     member_id = portal.member_id
     lines = [f"{kind.value} {entity_id} of portal {member_id} ({portal.domain})"]
     if portal.pinned:
-        pin = ledger.portal_pin()
         stamp = datetime.fromtimestamp(pin.pinned_at, UTC).isoformat() if pin else "-"
         lines.append(
             f"  pin: the single portal is pinned to member_id {member_id}, domain {portal.domain} since {stamp}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from pydantic import SecretStr
 
-from invoice_bridge.ledger import Ledger, PortalPin
+from invoice_bridge.ledger.portal_pin import PortalPin, PortalPinStore
 from invoice_bridge.observability import logger
 from invoice_bridge.secret import BridgeSecret, OnecConnection
 
@@ -81,29 +81,29 @@ _pins: dict[str, PortalPin] = {}
 _pins_lock = threading.Lock()
 
 
-def current_pin(ledger: Ledger) -> PortalPin | None:
+def current_pin(pins: PortalPinStore) -> PortalPin | None:
     with _pins_lock:
-        cached = _pins.get(ledger.table_name)
+        cached = _pins.get(pins.table_name)
     if cached is not None:
         return cached
-    pin = ledger.portal_pin()
+    pin = pins.portal_pin()
     if pin is not None:
         with _pins_lock:
-            _pins[ledger.table_name] = pin
+            _pins[pins.table_name] = pin
     return pin
 
 
-def pin_portal(ledger: Ledger, portal: Portal, member_id: str, domain: str) -> Portal:
+def pin_portal(pins: PortalPinStore, portal: Portal, member_id: str, domain: str) -> Portal:
     """Pins the single portal to the first accepted event's member_id and domain. When another event won the
     race, its pin is the one in force and is returned instead."""
-    pin, written = ledger.pin_portal(member_id, domain.lower())
+    pin, written = pins.pin_portal(member_id, domain.lower())
     if written:
         logger.warning(
             "single portal pinned by its first accepted event",
             extra={"member_id": pin.member_id, "domain": pin.domain},
         )
     with _pins_lock:
-        _pins[ledger.table_name] = pin
+        _pins[pins.table_name] = pin
     return replace(portal, member_id=pin.member_id, domain=pin.domain)
 
 

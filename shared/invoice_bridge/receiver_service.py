@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities import parameters
 
 from invoice_bridge.aws import dynamodb_client, sqs_client
 from invoice_bridge.config import receiver_settings
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.portal_pin import PortalPinStore
 from invoice_bridge.portals import Portal, configured_portals, current_pin, pin_portal
 from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.receiver import ReceiverReply, receive_event_body
@@ -14,19 +14,19 @@ from invoice_bridge.secret import SecretConfigurationError, load_secret
 from invoice_bridge.setup_state import setup_unfinished
 
 
-def _ledger() -> Ledger:
-    return Ledger(dynamodb_client(), receiver_settings().ledger_table_name)
+def _pins() -> PortalPinStore:
+    return PortalPinStore(dynamodb_client(), receiver_settings().ledger_table_name)
 
 
 def _portals() -> tuple[Portal, ...]:
     settings = receiver_settings()
     secret = load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds)
     # Only the first release's form has a pin to read; a warm function keeps it once it exists.
-    return configured_portals(secret, current_pin(_ledger()) if secret.single_portal else None)
+    return configured_portals(secret, current_pin(_pins()) if secret.single_portal else None)
 
 
 def _pin(portal: Portal, member_id: str, domain: str) -> Portal:
-    return pin_portal(_ledger(), portal, member_id, domain)
+    return pin_portal(_pins(), portal, member_id, domain)
 
 
 def handle_webhook_body(body: str, *, base64_encoded: bool) -> ReceiverReply:

@@ -27,7 +27,8 @@ from typing import Any
 
 from invoice_bridge.bitrix24.client import BatchRef, Bitrix24Client
 from invoice_bridge.events import SMART_INVOICE_ENTITY_TYPE_ID, EntityType, QueueMessage
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.checkpoints import CheckpointStore
+from invoice_bridge.ledger.deals import Ledger
 from invoice_bridge.observability import logger, metrics
 
 PAGE_SIZE = 50
@@ -192,6 +193,7 @@ def reconcile(
     *,
     portals: Sequence[SweptPortal],
     ledger: Ledger,
+    checkpoint_store: CheckpointStore,
     enqueue: Callable[[Iterable[QueueMessage]], None],
     trigger_stage_ids: tuple[str, ...],
     now: datetime,
@@ -205,7 +207,7 @@ def reconcile(
     than `reserve_seconds` (room for its requests to finish) remain; the rest wait for the next run."""
     if not portals:
         logger.warning("no portal to reconcile: the single portal is pinned by its first accepted event")
-    checkpoints = ledger.checkpoints(p.member_id for p in portals)
+    checkpoints = checkpoint_store.checkpoints(p.member_id for p in portals)
     never = now - first_lookback
     # Least recently swept first (never swept before all), so a portal the deadline left out goes first next run.
     ordered = sorted(portals, key=lambda p: c.swept_at if (c := checkpoints.get(p.member_id)) else -1)
@@ -216,7 +218,7 @@ def reconcile(
         portal.client.remaining_seconds = lambda: remaining_seconds() - reserve_seconds / 2
         checkpoint = checkpoints.get(portal.member_id)
         since = checkpoint.since if checkpoint else never
-        return _sweep_portal(portal, ledger, enqueue, trigger_stage_ids, now, since, max_requests)
+        return _sweep_portal(portal, ledger, checkpoint_store, enqueue, trigger_stage_ids, now, since, max_requests)
 
     swept: list[_Swept] = []
     deferred = failed = 0
@@ -257,6 +259,7 @@ def reconcile(
 def _sweep_portal(
     portal: SweptPortal,
     ledger: Ledger,
+    checkpoint_store: CheckpointStore,
     enqueue: Callable[[Iterable[QueueMessage]], None],
     trigger_stage_ids: tuple[str, ...],
     now: datetime,
@@ -286,5 +289,5 @@ def _sweep_portal(
     )
     if finished:
         newest = max((c.modified for c in changed), default=since)
-        ledger.save_checkpoint(member_id, max(newest, since))
+        checkpoint_store.save_checkpoint(member_id, max(newest, since))
     return _Swept(len(changed), len(stale), portal.client.request_count - before, finished)

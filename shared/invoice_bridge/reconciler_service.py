@@ -1,4 +1,4 @@
-"""Wires the reconciler to its settings, secret, ledger and queue."""
+"""Wires the reconciler to its settings, secret, ledger (deals, portal pin, checkpoints) and queue."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from invoice_bridge.aws import dynamodb_client, sqs_client
 from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.config import reconciler_settings
 from invoice_bridge.events import QueueMessage
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.checkpoints import CheckpointStore
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.portal_pin import PortalPinStore
 from invoice_bridge.ledger_sweep import sweep_stuck
 from invoice_bridge.portals import configured_portals
 from invoice_bridge.queue import InvoiceQueue
@@ -22,13 +24,15 @@ def run_reconciler(remaining_seconds: Callable[[], float]) -> ReconcileReport:
     """`remaining_seconds` is the Lambda context's time left; the sweep starts no portal it cannot finish."""
     settings = reconciler_settings()
     secret = load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds)
-    ledger = Ledger(dynamodb_client(), settings.ledger_table_name)
+    dynamodb = dynamodb_client()
+    ledger = Ledger(dynamodb, settings.ledger_table_name)
     queue = InvoiceQueue(sqs_client(), settings.queue_url)
 
     def enqueue(messages: Iterable[QueueMessage]) -> None:
         queue.send_many(messages)
 
-    portals = configured_portals(secret, ledger.portal_pin() if secret.single_portal else None)
+    pins = PortalPinStore(dynamodb, settings.ledger_table_name)
+    portals = configured_portals(secret, pins.portal_pin() if secret.single_portal else None)
     # deals stuck IN_PROGRESS or RETRYING, of the configured portals: queued again once per twice the longest
     # retry delay
     sweep_stuck(
@@ -44,6 +48,7 @@ def run_reconciler(remaining_seconds: Callable[[], float]) -> ReconcileReport:
             if p.member_id  # the single portal sweeps once its first event has pinned it
         ],
         ledger=ledger,
+        checkpoint_store=CheckpointStore(dynamodb, settings.ledger_table_name),
         enqueue=enqueue,
         trigger_stage_ids=settings.trigger_stage_ids,
         now=datetime.fromtimestamp(clock.now(), UTC),  # its checkpoint is compared across runs

@@ -1,4 +1,4 @@
-"""Wires the status sync to its settings, secret, ledger and the portals' Bitrix24 and 1C."""
+"""Wires the status sync to its settings, secret, the portal pin and the portals' Bitrix24 and 1C."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from invoice_bridge import clock
 from invoice_bridge.aws import dynamodb_client
 from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.config import status_sync_settings
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.portal_pin import PortalPinStore
 from invoice_bridge.messages import Language
 from invoice_bridge.onec.client import ODataClient
 from invoice_bridge.portals import configured_portals
@@ -24,8 +24,8 @@ def run_status_sync(remaining_seconds: Callable[[], float]) -> SyncReport:
     settings = status_sync_settings()
     secret = load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds)
     client = dynamodb_client()
-    ledger = Ledger(client, settings.ledger_table_name)
-    portals = configured_portals(secret, ledger.portal_pin() if secret.single_portal else None)
+    pins = PortalPinStore(client, settings.ledger_table_name)
+    portals = configured_portals(secret, pins.portal_pin() if secret.single_portal else None)
     onec: dict[OnecConnection, ODataClient] = {}  # portals sharing a 1C base share its client
 
     def onec_client(connection: OnecConnection) -> ODataClient:

@@ -20,7 +20,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from invoice_bridge.config import ProcessorSettings, StatusSyncSettings
-from invoice_bridge.ledger import PIN_KEY, SWEEP_INDEX
+from invoice_bridge.ledger.deals import SWEEP_INDEX
+from invoice_bridge.ledger.portal_pin import PIN_KEY
 from invoice_bridge.retry import JITTER, SQS_MAX_VISIBILITY_SECONDS, backoff_seconds, survivable_outage_seconds
 from invoice_bridge.status_sync.open_documents import OPEN_INDEX
 from local.aws.template_resources import (

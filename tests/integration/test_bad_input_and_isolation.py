@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerRecord, LedgerStatus
 from local.aws.lambda_runtime import LambdaContext, http_api_event, load_handler
 from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.bitrix24.wire import RawJson

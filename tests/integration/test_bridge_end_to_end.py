@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 import requests
 
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerStatus
 from local.bitrix24.sandbox import Bitrix24Sandbox
 from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerStatus
 from invoice_bridge.onec.document_keys import marker_of
 from local.onec.model import INVOICE_SET
 from local.onec.sandbox import OnecSandbox, RequestLogEntry

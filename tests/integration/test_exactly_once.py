@@ -14,7 +14,8 @@ import pytest
 
 from invoice_bridge.config import processor_settings
 from invoice_bridge.events import EntityType, QueueMessage
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerStatus
 from invoice_bridge.pipeline.outcome import OutcomeKind
 from invoice_bridge.pipeline.process import InvoicePipeline
 from invoice_bridge.pipeline.wiring import portal_pipelines

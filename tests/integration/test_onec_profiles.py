@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerStatus
 from invoice_bridge.onec.client import ODataClient, ODataError
 from local.onec.releases import OnecFlavour
 from local.onec.sandbox import OnecSandbox

@@ -17,7 +17,8 @@ import pytest
 
 from invoice_bridge import clock
 from invoice_bridge.breaker import BREAKER_PREFIX, BreakerSettings, BreakerStore, onec_upstream
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerStatus
 from local.seed import ONEC_PASSWORD, ONEC_USERNAME, PORTAL_MEMBER_ID
 from local.stack import LocalStack, forget_warm_state
 from tests.integration.test_bridge_end_to_end import drafts_for, drain, post, webhook

@@ -17,7 +17,10 @@ import requests
 
 from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.events import QueueMessage
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.checkpoints import CheckpointStore
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.portal_pin import PortalPinStore
+from invoice_bridge.ledger.records import LedgerStatus
 from invoice_bridge.queue import InvoiceQueue
 from invoice_bridge.reconciler import SweptPortal, reconcile
 from local.bitrix24.portals import Bitrix24Portals
@@ -71,6 +74,16 @@ def documents_of(stack: LocalStack, member_id: str, deal_id: int) -> list[dict[s
 def ledger_of(stack: LocalStack) -> Ledger:
     assert stack.resources is not None
     return Ledger(stack.dynamodb, stack.resources.table_name)
+
+
+def pins_of(stack: LocalStack) -> PortalPinStore:
+    assert stack.resources is not None
+    return PortalPinStore(stack.dynamodb, stack.resources.table_name)
+
+
+def checkpoints_of(stack: LocalStack) -> CheckpointStore:
+    assert stack.resources is not None
+    return CheckpointStore(stack.dynamodb, stack.resources.table_name)
 
 
 def queued(stack: LocalStack) -> list[QueueMessage]:
@@ -201,12 +214,12 @@ def test_a_first_release_secret_works_pins_on_the_first_event_then_refuses_anoth
     stack: LocalStack,
 ) -> None:
     stack.use_secret(stack.single_portal_secret())
-    ledger = ledger_of(stack)
-    assert ledger.portal_pin() is None
+    pins = pins_of(stack)
+    assert pins.portal_pin() is None
     assert stack.run_reconciler()["portals"] == 0  # nothing to sweep before the pin
 
     assert post(stack, webhook_body(1001)).status_code == 200
-    pin = ledger.portal_pin()
+    pin = pins.portal_pin()
     assert pin is not None
     assert (pin.member_id, pin.domain) == (PORTAL_MEMBER_ID, PORTAL_DOMAIN)
     drain(stack)
@@ -220,7 +233,7 @@ def test_a_first_release_secret_works_pins_on_the_first_event_then_refuses_anoth
     stack.use_secret(stack.single_portal_secret())  # a cold start reads the pin from the ledger
     assert post(stack, webhook_body(1002, domain=PORTAL_B_DOMAIN)).status_code == 403
     assert post(stack, webhook_body(1002)).status_code == 200
-    assert ledger.portal_pin() == pin
+    assert pins.portal_pin() == pin
 
     report = stack.run_reconciler()
     assert (report["portals"], report["swept"]) == (1, 1)
@@ -294,7 +307,7 @@ def test_a_hundred_portals_are_swept_within_the_reconcilers_timeout(
     assert sorted((m.member_id, m.domain, m.entity_id) for m in messages) == [
         (f"{index:032x}", f"portal{index:03d}.bitrix24.test", 1001) for index in range(100)
     ]
-    assert len(ledger_of(stack).checkpoints(f"{index:032x}" for index in range(100))) == 100
+    assert len(checkpoints_of(stack).checkpoints(f"{index:032x}" for index in range(100))) == 100
 
 
 def test_portals_the_deadline_leaves_out_go_first_next_run(
@@ -319,6 +332,7 @@ def test_portals_the_deadline_leaves_out_go_first_next_run(
         report = reconcile(
             portals=targets,
             ledger=ledger,
+            checkpoint_store=checkpoints_of(stack),
             enqueue=queue.send_many,
             trigger_stage_ids=(),
             now=datetime.now(UTC),

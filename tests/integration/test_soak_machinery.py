@@ -10,7 +10,8 @@ import requests
 
 from invoice_bridge import clock
 from invoice_bridge.bitrix24.client import Bitrix24Client, Bitrix24Error
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerStatus
 from local.aws.lambda_runtime import LambdaCrash
 from local.aws.scaled_clock import ScaledClock, scaled_time
 from local.bitrix24 import faults as bitrix24_faults

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.deals import Ledger
 from local.onec.registers import CANCELLED, PAID
 from local.seed import APPLICATION_TOKEN, DEALS, PORTAL_DOMAIN, PORTAL_MEMBER_ID
 from local.stack import LocalStack

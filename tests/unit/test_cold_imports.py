@@ -28,10 +28,11 @@ CHECK = "import json, sys, app; print(json.dumps(sorted(sys.modules)))"
 # the receiver's settings, as its first request reads them; then which pydantic models are built
 BUILT = """
 import json, app
-from invoice_bridge import config, ledger
+from invoice_bridge import config
+from invoice_bridge.ledger import records
 config.receiver_settings()
 models = (config.ReceiverSettings, config.ProcessorSettings, config.ReconcilerSettings, config.StatusSyncSettings,
-          ledger.LedgerRecord)
+          records.LedgerRecord)
 print(json.dumps({model.__name__: model.__pydantic_complete__ for model in models}))
 """
 

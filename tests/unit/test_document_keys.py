@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from invoice_bridge.events import EntityType, external_key
-from invoice_bridge.ledger import LedgerRecord, LedgerStatus
+from invoice_bridge.ledger.records import LedgerRecord, LedgerStatus
 from invoice_bridge.onec.document_keys import (
     DATE_MARGIN,
     OnecDocument,

@@ -12,7 +12,7 @@ from invoice_bridge.bitrix24.snapshot import SnapshotError
 from invoice_bridge.events import EntityType, QueueMessage, WriteBack
 from invoice_bridge.invoice.mapping import map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
-from invoice_bridge.ledger import LedgerRecord, LedgerStatus
+from invoice_bridge.ledger.records import LedgerRecord, LedgerStatus
 from invoice_bridge.messages import Msg, t
 from invoice_bridge.pipeline.decide import (
     Done,

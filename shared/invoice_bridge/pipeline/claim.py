@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from invoice_bridge import clock
 from invoice_bridge.invoice.model import InvoiceDraft
-from invoice_bridge.ledger import DOCUMENT_STATES, Ledger, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import DOCUMENT_STATES, LedgerStatus
 from invoice_bridge.onec.document_keys import OnecDocument
 from invoice_bridge.pipeline.outcome import Outcome, OutcomeKind, TransientFailure
 from invoice_bridge.pipeline.rules import ProcessorRules

@@ -13,7 +13,7 @@ from invoice_bridge.bitrix24.snapshot import DealSnapshot, SnapshotError
 from invoice_bridge.events import EntityType, QueueMessage, WriteBack
 from invoice_bridge.invoice.mapping import DealIdentity, Rejection, map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
-from invoice_bridge.ledger import DOCUMENT_STATES, LedgerRecord
+from invoice_bridge.ledger.records import DOCUMENT_STATES, LedgerRecord
 from invoice_bridge.messages import Text
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.pipeline.outcome import Outcome, OutcomeKind, TransientFailure

@@ -11,7 +11,7 @@ import hashlib
 from invoice_bridge.comments import preflight_comment
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.invoice.model import InvoiceDraft
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.deals import Ledger
 from invoice_bridge.messages import Msg, Text, t
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError, ReferenceNotFound, no_counterparty

@@ -13,7 +13,8 @@ from typing import NoReturn
 from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.bitrix24.snapshot import DealSnapshot, SnapshotCaches, SnapshotError, Snapshots
 from invoice_bridge.events import QueueMessage
-from invoice_bridge.ledger import Ledger, LedgerRecord, LedgerStatus
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.records import LedgerRecord, LedgerStatus
 from invoice_bridge.messages import Msg, Text, t
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError, ReferenceNotFound

@@ -13,7 +13,7 @@ from invoice_bridge.bitrix24.snapshot import TRANSIENT_COMMAND_ERRORS
 from invoice_bridge.comments import document_comment, document_date_of, rejected_comment, withdrawn_comment
 from invoice_bridge.events import EntityType, QueueMessage, WriteBack
 from invoice_bridge.invoice.model import InvoiceDraft
-from invoice_bridge.ledger import LedgerRecord
+from invoice_bridge.ledger.records import LedgerRecord
 from invoice_bridge.messages import Msg, Text, render, t
 from invoice_bridge.observability import logger, metrics
 from invoice_bridge.onec.document_keys import OnecDocument

@@ -12,7 +12,8 @@ from invoice_bridge.bitrix24.client import Bitrix24Client
 from invoice_bridge.bitrix24.snapshot import SnapshotCaches
 from invoice_bridge.breaker import BreakerSettings, BreakerStore
 from invoice_bridge.config import ProcessorSettings, processor_settings
-from invoice_bridge.ledger import Ledger, PortalPin
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.portal_pin import PortalPin, PortalPinStore
 from invoice_bridge.messages import Language
 from invoice_bridge.onec.catalogs import CatalogResolver, CatalogRules
 from invoice_bridge.onec.client import ODataClient
@@ -106,7 +107,7 @@ def portal_pipelines(settings: ProcessorSettings, secret: BridgeSecret, pin: Por
 def current_pipelines() -> PortalPipelines:
     settings = processor_settings()
     secret = load_secret(settings.bridge_secret_id, settings.secret_max_age_seconds)
-    pin = current_pin(Ledger(dynamodb_client(), settings.ledger_table_name)) if secret.single_portal else None
+    pin = current_pin(PortalPinStore(dynamodb_client(), settings.ledger_table_name)) if secret.single_portal else None
     return portal_pipelines(settings, secret, pin)
 
 

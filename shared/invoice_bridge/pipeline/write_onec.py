@@ -15,7 +15,7 @@ from invoice_bridge.breaker import Breaker
 from invoice_bridge.events import QueueMessage
 from invoice_bridge.invoice.mapping import map_deal
 from invoice_bridge.invoice.model import InvoiceDraft
-from invoice_bridge.ledger import LedgerRecord
+from invoice_bridge.ledger.records import LedgerRecord
 from invoice_bridge.messages import Msg, render, t
 from invoice_bridge.observability import logger
 from invoice_bridge.onec.catalogs import CatalogResolver, OnecSetupError

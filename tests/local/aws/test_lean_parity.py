@@ -21,7 +21,10 @@ from botocore.exceptions import ClientError
 
 from invoice_bridge import clock
 from invoice_bridge.breaker import BreakerSettings, BreakerStore
-from invoice_bridge.ledger import Ledger, LedgerStatus
+from invoice_bridge.ledger.checkpoints import CheckpointStore
+from invoice_bridge.ledger.deals import Ledger
+from invoice_bridge.ledger.portal_pin import PortalPinStore
+from invoice_bridge.ledger.records import LedgerStatus
 from invoice_bridge.status_sync.open_documents import OpenDocuments
 from invoice_bridge.status_sync.state import Told
 from local.aws.lambda_runtime import ROOT
@@ -157,9 +160,11 @@ def _ledger_scenario(backend: Backend, now: list[int]) -> list[Any]:
     due = ledger.due_for_sweep(T0 + 300, limit=10)
     seen.append(("postponed", ledger.postpone_sweep(due[0], until=T0 + 900), ledger.postpone_sweep(due[0], until=1)))
     seen.append(("many", ledger.get_many([*keys, "m#deal#404"])))
-    seen.append(("pin", ledger.pin_portal("m", "a.example"), ledger.pin_portal("n", "b.example")))
-    ledger.save_checkpoint("m", datetime(2027, 1, 1, tzinfo=UTC))
-    seen.append(("checkpoints", ledger.checkpoints(["m", "n"]), ledger.checkpoint("m")))
+    pins = PortalPinStore(backend.dynamodb, table)
+    seen.append(("pin", pins.pin_portal("m", "a.example"), pins.pin_portal("n", "b.example")))
+    checkpoints = CheckpointStore(backend.dynamodb, table)
+    checkpoints.save_checkpoint("m", datetime(2027, 1, 1, tzinfo=UTC))
+    seen.append(("checkpoints", checkpoints.checkpoints(["m", "n"]), checkpoints.checkpoint("m")))
 
     breakers = BreakerStore(backend.dynamodb, table, BreakerSettings(failure_threshold=2, open_seconds=30))
     for step in range(3):

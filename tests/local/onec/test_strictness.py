@@ -13,7 +13,7 @@ import pytest
 import requests
 from defusedxml import ElementTree
 
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.deals import Ledger
 from local.onec.base import ACCOUNT_CODES, WAREHOUSE_KEY, AccountingSetUp, bank_account_key
 from local.onec.faults import injected_fault
 from local.onec.model import INVOICE_SET, SALE_SET, TAX_INVOICE_SET

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from invoice_bridge.ledger import Ledger
+from invoice_bridge.ledger.deals import Ledger
 from local.aws.lambda_runtime import LambdaCrash
 from local.aws.scaled_clock import ScaledClock
 from local.runners.soak_faults import FaultPlan, crashes_before_ledger_write
